@@ -1,0 +1,1 @@
+SECTION_REPORT_INPUTS = globals().get('SECTION_REPORT_INPUTS', {})
