@@ -62,6 +62,9 @@ def environment(template_dir: str | Path) -> jinja2.Environment:
     return env
 
 
+_FILE_LINE_ERROR = re.compile(r"^\S+\.(tex|sty|cls):\d+: ")  # -file-line-error format
+
+
 class LatexError(RuntimeError):
     pass
 
@@ -71,7 +74,7 @@ def log_errors(log_text: str, context: int = 3, limit: int = 40) -> str:
     lines = log_text.splitlines()
     picked: list[str] = []
     for i, line in enumerate(lines):
-        if line.startswith("!") or "Fatal error" in line or line.startswith("LaTeX Error"):
+        if line.startswith("!") or _FILE_LINE_ERROR.match(line):
             picked.extend(lines[i: i + context + 1])
             picked.append("...")
     return "\n".join(picked[:limit]) or "\n".join(lines[-limit:])

@@ -1,0 +1,55 @@
+"""VAE training throughput per architecture: the workflow's step (bf16 autocast and channels-last
+where they help, data already in memory as one uint8 tensor) against a plain fp32 loop of the same
+model (float images, default memory format)."""
+
+import sys
+
+import torch
+
+from assignment5.galaxy.models import build, vae_loss
+from assignment5.galaxy.train import as_float, resolve_precision
+from assignment5.training import autocast
+from timing import compare, report
+
+BATCH, SIZE, LATENT = 64, 64, 32
+
+
+def main(threads: int = 2, archs=("mlp", "conv", "resnet")) -> dict:
+    torch.set_num_threads(threads)
+    results = {}
+    images = torch.randint(0, 256, (BATCH, 3, SIZE, SIZE), dtype=torch.uint8)
+    floats = images.float() / 255
+    for arch in archs:
+        torch.manual_seed(0)
+        precision = resolve_precision("auto", arch)
+        channels_last = arch != "mlp"
+        fast = build(arch, LATENT, SIZE)
+        if channels_last:
+            fast = fast.to(memory_format=torch.channels_last)
+        plain = build(arch, LATENT, SIZE)
+        fast_opt, plain_opt = torch.optim.Adam(fast.parameters()), torch.optim.Adam(plain.parameters())
+
+        def workflow_step():
+            x = as_float(images, channels_last)
+            with autocast(precision):
+                logits, mu, log_var = fast(x)
+            loss = vae_loss(logits, x.float(), mu, log_var)[0]
+            fast_opt.zero_grad(set_to_none=True)
+            loss.backward()
+            fast_opt.step()
+
+        def plain_step():
+            logits, mu, log_var = plain(floats)
+            loss = vae_loss(logits, floats, mu, log_var)[0]
+            plain_opt.zero_grad()
+            loss.backward()
+            plain_opt.step()
+
+        calls = 6 if arch != "resnet" else 2
+        results[arch] = compare(workflow_step, plain_step, BATCH, rounds=4, calls=calls, warmup=1)
+        print(report(f"galaxy VAE {arch} ({precision}, {threads} threads)", "images/s", results[arch]))
+    return results
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 2)

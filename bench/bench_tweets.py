@@ -1,0 +1,49 @@
+"""Character-LSTM training throughput: the workflow's step (length-bucketed batches, fused LSTM,
+output read at each tweet's last character) against a plain per-time-step nn.LSTMCell loop over
+randomly drawn, padded batches. Same data, same model maths."""
+
+import sys
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from assignment5.tweets.model import LSTMCellLoop, Tweets, TweetLSTM
+from timing import compare, report
+
+
+def synthetic_tweets(n: int = 4000) -> Tweets:
+    """Lengths drawn like the real tweets' (mean ~73, long right tail), random ASCII text."""
+    rng = np.random.default_rng(0)
+    lengths = np.clip(rng.gamma(3.0, 24.0, n).astype(int), 3, 160)
+    texts = ["".join(map(chr, rng.integers(32, 127, k))) for k in lengths]
+    return Tweets.from_texts(texts, rng.integers(0, 2, n))
+
+
+def main(threads: int = 1) -> dict:
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    data = synthetic_tweets()
+    rng = np.random.default_rng(1)
+    bucketed = (b for _ in range(10**6) for b in data.bucketed_batches(32, rng))
+    shuffled = (rng.permutation(len(data))[:32] for _ in range(10**6))
+    fast, loop = TweetLSTM(), LSTMCellLoop()
+    fast_opt, loop_opt = torch.optim.Adam(fast.parameters(), 1e-4), torch.optim.Adam(loop.parameters(), 1e-4)
+
+    def step(model, optimizer, batches):
+        codes, lengths, labels = data.batch(next(batches))
+        loss = F.nll_loss(model(codes, lengths), labels)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    result = compare(lambda: step(fast, fast_opt, bucketed), lambda: step(loop, loop_opt, shuffled),
+                     units_per_call=1, rounds=5, calls=40)
+    print(report(f"tweets LSTM ({threads} thread)", "iterations/s", result))
+    print(f"  -> 100,000 iterations in about {100_000 / result['fast'] / 60:.1f} min "
+          f"(baseline {100_000 / result['baseline'] / 60:.1f} min), training steps only")
+    return result
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1)

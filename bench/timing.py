@@ -1,0 +1,31 @@
+"""Alternate two training steps in rounds and report median rates and their ratio.
+
+Both contenders run in the same process on the same batches, round after round (A B A B ...),
+so drift in machine speed hits both; the median of the per-round ratios is quoted.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+
+def compare(fast, baseline, units_per_call: int, rounds: int = 5, calls: int = 5, warmup: int = 2) -> dict:
+    for _ in range(warmup):
+        fast()
+        baseline()
+    rates = {"fast": [], "baseline": []}
+    for _ in range(rounds):
+        for name, step in (("fast", fast), ("baseline", baseline)):
+            start = time.perf_counter()
+            for _ in range(calls):
+                step()
+            rates[name].append(units_per_call * calls / (time.perf_counter() - start))
+    ratios = [f / b for f, b in zip(rates["fast"], rates["baseline"])]
+    return {"fast": statistics.median(rates["fast"]), "baseline": statistics.median(rates["baseline"]),
+            "ratio": statistics.median(ratios), "ratio_min": min(ratios), "ratio_max": max(ratios)}
+
+
+def report(title: str, unit: str, result: dict) -> str:
+    return (f"{title}: workflow {result['fast']:.1f} {unit}, baseline {result['baseline']:.1f} {unit}, "
+            f"ratio {result['ratio']:.2f}x (per-round range {result['ratio_min']:.2f}-{result['ratio_max']:.2f})")

@@ -1,0 +1,122 @@
+"""Analyse one trained VAE: latent means, a linear probe, class-conditional samples, weights.
+
+    python -m assignment5.galaxy.analyse --data data/galaxy/galaxy.npz \
+        --model results/galaxy/runs/conv/model.pt --out results/galaxy/runs/conv/analysis
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
+
+from assignment5.galaxy.data import MORPHOLOGIES
+from assignment5.galaxy.models import build
+from assignment5.galaxy.train import as_float
+from assignment5.io import write_json
+from assignment5.training import setup_torch
+
+SAMPLES_PER_CLASS = 8
+
+
+@torch.no_grad()
+def encode_all(model, images: torch.Tensor, batch_size: int = 256):
+    model.eval()
+    mus, log_vars = [], []
+    for start in range(0, len(images), batch_size):
+        mu, log_var = model.encode(as_float(images[start: start + batch_size], False))
+        mus.append(mu)
+        log_vars.append(log_var)
+    return torch.cat(mus).numpy(), torch.cat(log_vars).numpy()
+
+
+def linear_probe(train_x, train_y, test_x, test_y) -> dict:
+    """Multinomial logistic regression on standardised features: how linearly separable are classes."""
+    keep_tr, keep_te = train_y >= 0, test_y >= 0
+    classes = np.unique(train_y[keep_tr])
+    if len(classes) < 2 or keep_te.sum() == 0:
+        return {"accuracy": None, "majority": None, "test_labelled": int(keep_te.sum())}
+    scaler = StandardScaler().fit(train_x[keep_tr])
+    probe = LogisticRegression(max_iter=2000).fit(scaler.transform(train_x[keep_tr]), train_y[keep_tr])
+    accuracy = probe.score(scaler.transform(test_x[keep_te]), test_y[keep_te])
+    majority = np.mean(test_y[keep_te] == np.bincount(train_y[keep_tr]).argmax())
+    return {"accuracy": float(accuracy), "majority": float(majority), "test_labelled": int(keep_te.sum()),
+            "train_labelled": int(keep_tr.sum())}
+
+
+def class_gaussian(mu: np.ndarray, log_var: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Moment-matched Gaussian of a class's aggregate posterior (1/N) sum_i q(z|x_i):
+    mean of the means; covariance of the means plus the mean posterior variance."""
+    mean = mu.mean(0)
+    cov = np.cov(mu, rowvar=False) if len(mu) > 1 else np.zeros((mu.shape[1],) * 2)
+    cov = cov + np.diag(np.exp(log_var).mean(0))
+    return mean, cov
+
+
+@torch.no_grad()
+def generate(model, mean, cov, n: int, rng: np.random.Generator) -> np.ndarray:
+    z = rng.multivariate_normal(mean, cov, size=n, method="cholesky").astype(np.float32)
+    return torch.sigmoid(model.decode(torch.from_numpy(z))).permute(0, 2, 3, 1).numpy()
+
+
+def first_layer_filters(model) -> np.ndarray:
+    """(N, h, w, 3) filters of the first layer that sees pixels (MLP rows reshaped to images)."""
+    first = next(m for m in model.encoder.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)))
+    w = first.weight.detach()
+    if isinstance(first, torch.nn.Linear):
+        w = w[:32].reshape(32, 3, model.size, model.size)
+    return w.permute(0, 2, 3, 1).numpy()
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--out", required=True, help="prefix: writes OUT.npz and OUT.json")
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    args = parser.parse_args(argv)
+    setup_torch(args.threads, 0)
+
+    saved = torch.load(args.model, map_location="cpu", weights_only=True)
+    model = build(saved["arch"], saved["latent_dim"], saved["size"])
+    model.load_state_dict(saved["state_dict"])
+    model.eval()
+    npz = np.load(args.data)
+    images = torch.from_numpy(npz["images"]).permute(0, 3, 1, 2).contiguous()
+    test, morph = npz["test"], npz["morphology"]
+    mu, log_var = encode_all(model, images)
+    probe = linear_probe(mu[~test], morph[~test], mu[test], morph[test])
+
+    rng = np.random.default_rng(0)
+    originals, generated, class_sizes = [], [], {}
+    for k, name in enumerate(MORPHOLOGIES):
+        members = np.flatnonzero((morph == k) & ~test)
+        class_sizes[name] = int(len(members))
+        if len(members) < 2:
+            continue
+        mean, cov = class_gaussian(mu[members], log_var[members])
+        pick = rng.choice(members, SAMPLES_PER_CLASS, replace=len(members) < SAMPLES_PER_CLASS)
+        originals.append(npz["images"][pick] / 255.0)
+        generated.append(generate(model, mean, cov, SAMPLES_PER_CLASS, rng))
+    test_idx = np.flatnonzero(test)[:8]
+    with torch.no_grad():
+        recon = torch.sigmoid(model(as_float(images[test_idx], False))[0]).permute(0, 2, 3, 1).numpy()
+    fc = model.to_mu.weight.detach().numpy()
+    np.savez_compressed(
+        f"{args.out}.npz", test_mu=mu[test], test_morphology=morph[test], originals=np.array(originals),
+        generated=np.array(generated), recon_inputs=npz["images"][test_idx] / 255.0, recon=recon,
+        filters=first_layer_filters(model), fc_mu=fc,
+        fc_decoder=next(m for m in model.decoder.modules() if isinstance(m, (torch.nn.Linear,
+                        torch.nn.ConvTranspose2d))).weight.detach().numpy().reshape(saved["latent_dim"], -1))
+    generated_classes = [n for n in MORPHOLOGIES if class_sizes[n] >= 2]
+    write_json(f"{args.out}.json", {"arch": saved["arch"], "probe": probe, "class_sizes": class_sizes,
+                                    "generated_classes": generated_classes})
+    print(f"[galaxy:{saved['arch']}] linear probe accuracy {probe['accuracy']} "
+          f"(majority class {probe['majority']})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,49 @@
+"""The baseline: PCA with as many components as the VAE latent, its test reconstruction error.
+
+    python -m assignment5.galaxy.pca --data data/galaxy/galaxy.npz --components 32 --out pca.json
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+from sklearn.decomposition import PCA
+
+from assignment5.galaxy.analyse import linear_probe
+from assignment5.io import write_json
+
+EPS = 1e-4  # PCA reconstructions leave [0, 1]; BCE needs them clipped
+
+
+def reconstruction_errors(x: np.ndarray, recon: np.ndarray) -> dict:
+    clipped = np.clip(recon, EPS, 1 - EPS)
+    bce = -(x * np.log(clipped) + (1 - x) * np.log(1 - clipped)).mean()
+    return {"bce": float(bce), "mse": float(((x - np.clip(recon, 0, 1)) ** 2).mean())}
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--components", type=int, required=True)
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args(argv)
+    npz = np.load(args.data)
+    flat = npz["images"].reshape(len(npz["images"]), -1).astype(np.float32) / 255.0
+    test, morph = npz["test"], npz["morphology"]
+    k = min(args.components, int((~test).sum()) - 1)
+    pca = PCA(n_components=k, svd_solver="randomized", random_state=0).fit(flat[~test])
+    codes = pca.transform(flat)
+    result = {
+        "components": k, "explained_variance": float(pca.explained_variance_ratio_.sum()),
+        "train": reconstruction_errors(flat[~test], pca.inverse_transform(codes[~test])),
+        "test": reconstruction_errors(flat[test], pca.inverse_transform(codes[test])),
+        "probe": linear_probe(codes[~test], morph[~test], codes[test], morph[test]),
+    }
+    write_json(args.out, result)
+    print(f"[galaxy:pca] {k} components: test BCE/px {result['test']['bce']:.4f} "
+          f"MSE/px {result['test']['mse']:.5f}")
+
+
+if __name__ == "__main__":
+    main()

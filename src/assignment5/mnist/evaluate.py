@@ -1,0 +1,112 @@
+"""Section 2 figures and tables from a trained VGG11: curves, confusion matrix, mistakes.
+
+    python -m assignment5.mnist.evaluate --data data/mnist/mnist.npz --model results/mnist/model.pt \
+        --history results/mnist/history.json --evaluation E.json --architecture A.json \
+        --figures curves.pdf confusion.pdf misclassified.pdf
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import torch
+
+from assignment5.io import read_json, write_json
+from assignment5.mnist.model import VGG11, layer_table
+from assignment5.mnist.train import evaluate, load_split
+from assignment5.plotting import image_grid, plt, save
+from assignment5.training import resolve_precision, setup_torch
+
+
+def plot_curves(history: list[dict], path) -> None:
+    epochs = [h["epoch"] for h in history]
+    fig, axes = plt.subplots(2, 2, figsize=(6.4, 4.4), sharex=True)
+    panels = [("test_accuracy", "(a) test accuracy"), ("train_accuracy", "(b) training accuracy"),
+              ("test_loss", "(c) test loss"), ("train_loss", "(d) training loss")]
+    for ax, (key, title) in zip(axes.flat, panels):
+        ax.plot(epochs, [h[key] for h in history], "o-", ms=3, label="full pass, eval mode")
+        if key.startswith("train"):
+            ax.plot(epochs, [h[f"running_{key}"] for h in history], "s--", ms=3, alpha=0.7,
+                    label="running average, train mode")
+        if key.endswith("loss"):
+            ax.set_yscale("log")
+        ax.set_title(title)
+        ax.set_xticks(epochs)
+    axes[0, 1].legend(loc="lower right")
+    for ax in axes[1]:
+        ax.set_xlabel("epoch")
+    fig.tight_layout()
+    save(fig, path)
+
+
+def plot_confusion(matrix: np.ndarray, path) -> None:
+    fig, ax = plt.subplots(figsize=(3.8, 3.4))
+    shown = np.where(matrix > 0, np.log10(np.maximum(matrix, 1)), np.nan)
+    ax.imshow(shown, cmap="Blues")
+    for (i, j), v in np.ndenumerate(matrix):
+        if v:
+            ax.text(j, i, str(v), ha="center", va="center", fontsize=6,
+                    color="white" if i == j else "black")
+    ax.set_xticks(range(10))
+    ax.set_yticks(range(10))
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.grid(False)
+    save(fig, path)
+
+
+def plot_mistakes(images, true, pred, path, n=24) -> None:
+    n = min(n, len(images))
+    fig, axes = plt.subplots(3, 8, figsize=(6.4, 2.8))
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < n:
+            ax.imshow(images[i], cmap="gray_r")
+            ax.set_title(f"{true[i]} as {pred[i]}", fontsize=7)
+    save(fig, path)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--history", required=True)
+    parser.add_argument("--evaluation", required=True)
+    parser.add_argument("--architecture", required=True)
+    parser.add_argument("--figures", nargs=3, required=True, metavar=("CURVES", "CONFUSION", "MISTAKES"))
+    parser.add_argument("--test-limit", type=int)
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    args = parser.parse_args(argv)
+    setup_torch(args.threads, 0)
+
+    summary = read_json(args.history)
+    model = VGG11()
+    model.load_state_dict(torch.load(args.model, map_location="cpu", weights_only=True))
+    table = layer_table(model)
+    write_json(args.architecture, {"layers": table, "total_params": sum(r["params"] for r in table)})
+
+    npz = np.load(args.data)
+    test_x, test_y = load_split(npz, "test", args.test_limit)
+    precision = resolve_precision(summary["settings"]["precision"])
+    result = evaluate(model, test_x, test_y, precision, channels_last=False)
+    pred = result["predictions"].numpy()
+    true = test_y.numpy()
+    matrix = np.zeros((10, 10), dtype=int)
+    np.add.at(matrix, (true, pred), 1)
+    wrong = np.flatnonzero(pred != true)
+    write_json(args.evaluation, {
+        "test_accuracy": result["accuracy"], "test_loss": result["loss"],
+        "errors": int(len(wrong)), "test_images": int(len(true)), "confusion": matrix.tolist(),
+        "most_confused": sorted(((int(matrix[i, j]), i, j) for i in range(10) for j in range(10)
+                                 if i != j and matrix[i, j]), reverse=True)[:3],
+    })
+    plot_curves(summary["history"], args.figures[0])
+    plot_confusion(matrix, args.figures[1])
+    originals = npz["test_x"][: len(true)][wrong] / 255.0
+    plot_mistakes(originals, true[wrong], pred[wrong], args.figures[2])
+    print(f"test accuracy {result['accuracy']:.4f} ({len(wrong)} errors)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,98 @@
+"""The assignment's tweet classifier: one-hot ASCII (128) -> LSTM(128) -> Linear(2) -> log-softmax."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from assignment5.tweets.data import VOCAB
+
+
+class TweetLSTM(nn.Module):
+    def __init__(self, hidden: int = 128, classes: int = 2):
+        super().__init__()
+        self.lstm = nn.LSTM(VOCAB, hidden, batch_first=True)
+        self.out = nn.Linear(hidden, classes)
+
+    def forward(self, codes: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """codes (B, T) int, right-padded; lengths (B,). Returns log-probabilities (B, 2).
+
+        Padding sits after each tweet's last character, so the LSTM's output at step
+        length-1 never sees it: reading there is exact, without packed sequences.
+        """
+        x = F.one_hot(codes.long(), VOCAB).float()
+        states, _ = self.lstm(x)
+        last = states[torch.arange(len(codes)), lengths - 1]
+        return F.log_softmax(self.out(last), dim=-1)
+
+
+class LSTMCellLoop(nn.Module):
+    """The same model as a plain per-time-step nn.LSTMCell loop (the benchmark's baseline)."""
+
+    def __init__(self, hidden: int = 128, classes: int = 2):
+        super().__init__()
+        self.cell = nn.LSTMCell(VOCAB, hidden)
+        self.out = nn.Linear(hidden, classes)
+
+    def forward(self, codes: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        x = F.one_hot(codes.long(), VOCAB).float()
+        h = x.new_zeros(len(codes), self.cell.hidden_size)
+        c = torch.zeros_like(h)
+        last = torch.zeros_like(h)
+        for t in range(x.shape[1]):
+            h, c = self.cell(x[:, t], (h, c))
+            last = torch.where((lengths - 1 == t).unsqueeze(1), h, last)
+        return F.log_softmax(self.out(last), dim=-1)
+
+
+class Tweets:
+    """Ragged ASCII codes of one split, batched with right padding."""
+
+    def __init__(self, codes: np.ndarray, offsets: np.ndarray, labels: np.ndarray):
+        self.codes = torch.from_numpy(codes.astype(np.uint8))
+        self.offsets = offsets
+        self.lengths = torch.from_numpy(np.diff(offsets))
+        self.labels = torch.from_numpy(labels)
+
+    @classmethod
+    def from_npz(cls, npz, split: str) -> "Tweets":
+        return cls(npz[f"{split}_codes"], npz[f"{split}_offsets"], npz[f"{split}_labels"])
+
+    @classmethod
+    def from_texts(cls, texts: list[str], labels=None) -> "Tweets":
+        from assignment5.tweets.data import pack
+
+        codes, offsets = pack(texts)
+        return cls(codes, offsets, np.asarray(labels if labels is not None else [0] * len(texts)))
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def batch(self, index) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        index = np.asarray(index)
+        lengths = self.lengths[index]
+        out = torch.zeros(len(index), int(lengths.max()), dtype=torch.uint8)
+        for row, i in enumerate(index):
+            out[row, : lengths[row]] = self.codes[self.offsets[i]: self.offsets[i + 1]]
+        return out, lengths, self.labels[index]
+
+    def bucketed_batches(self, batch_size: int, rng: np.random.Generator, pool: int = 50):
+        """Shuffle, sort each pool of batch_size*pool tweets by length, cut into batches,
+        shuffle the batches: random batches of 32 with little padding."""
+        order = rng.permutation(len(self))
+        lengths = self.lengths.numpy()
+        batches = []
+        for start in range(0, len(order), batch_size * pool):
+            chunk = order[start: start + batch_size * pool]
+            chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
+            batches += [chunk[i: i + batch_size] for i in range(0, len(chunk), batch_size)]
+        rng.shuffle(batches)
+        return batches
+
+    def sorted_batches(self, batch_size: int, subset=None):
+        """Evaluation order: by length, large batches (no shuffling needed)."""
+        index = np.arange(len(self)) if subset is None else np.asarray(subset)
+        index = index[np.argsort(self.lengths.numpy()[index], kind="stable")]
+        return [index[i: i + batch_size] for i in range(0, len(index), batch_size)]

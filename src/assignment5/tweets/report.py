@@ -1,0 +1,89 @@
+"""Section 3 figures (accuracy curves, tweet lengths) and example predictions.
+
+    python -m assignment5.tweets.report --data data/tweets/tweets.npz --stats stats.json \
+        --model model.pt --history history.json --examples examples.json --figures curves.pdf lengths.pdf
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from assignment5.io import read_json, write_json
+from assignment5.plotting import plt, save
+from assignment5.tweets.model import Tweets
+from assignment5.tweets.predict import load_model
+from assignment5.tweets.train import evaluate
+
+
+def plot_curves(summary: dict, path) -> None:
+    h = summary["history"]
+    its = [r["iteration"] for r in h]
+    fig, axes = plt.subplots(1, 3, figsize=(7.0, 2.4))
+    axes[0].plot(its, [r["test_accuracy"] for r in h], color="C1")
+    axes[0].set_title("(a) test accuracy")
+    axes[1].plot(its, [r["train_accuracy"] for r in h], color="C0")
+    axes[1].set_title(f"(b) training accuracy ({summary['settings']['train_eval_sample']:,} sample)")
+    axes[2].plot(its, [r["running_loss"] for r in h], color="0.5", label="training (running)")
+    axes[2].plot(its, [r["test_loss"] for r in h], color="C1", label="test")
+    axes[2].set_title("NLL loss")
+    axes[2].legend()
+    for ax in axes:
+        ax.set_xlabel("iteration")
+    fig.tight_layout()
+    save(fig, path)
+
+
+def plot_lengths(stats: dict, path) -> None:
+    fig, ax = plt.subplots(figsize=(3.4, 2.2))
+    for split in ("train", "test"):
+        hist = np.array(stats[split]["length_histogram"], dtype=float)
+        ax.plot(np.arange(len(hist)), hist / hist.sum(), label=split, lw=1)
+    ax.set_xlabel("tweet length (characters)")
+    ax.set_ylabel("fraction of tweets")
+    ax.set_xlim(0, 200)
+    ax.legend()
+    save(fig, path)
+
+
+def pick_examples(probs: dict, labels: np.ndarray, rng: np.random.Generator, n: int = 4) -> list[int]:
+    """Confident right, confident wrong, and uncertain test tweets: n of each."""
+    index = np.array(sorted(probs))
+    p = np.array([probs[i] for i in index])
+    confidence = np.abs(p - 0.5)
+    right = (p > 0.5) == (labels[index] == 1)
+    picks = list(index[right][np.argsort(-confidence[right])][: n * 5])
+    chosen = list(rng.choice(picks, min(n, len(picks)), replace=False)) if picks else []
+    wrong = index[~right][np.argsort(-confidence[~right])][:n]
+    uncertain = index[np.argsort(confidence)][:n]
+    return [int(i) for i in [*chosen, *wrong, *uncertain]]
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--stats", required=True)
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--history", required=True)
+    parser.add_argument("--examples", required=True)
+    parser.add_argument("--figures", nargs=2, required=True, metavar=("CURVES", "LENGTHS"))
+    args = parser.parse_args(argv)
+    summary, stats = read_json(args.history), read_json(args.stats)
+    plot_curves(summary, args.figures[0])
+    plot_lengths(stats, args.figures[1])
+    test = Tweets.from_npz(np.load(args.data), "test")
+    result = evaluate(load_model(args.model), test)
+    probs = result["positive_probability"]
+    examples = []
+    for i in pick_examples(probs, test.labels.numpy(), np.random.default_rng(0)):
+        codes = test.codes[test.offsets[i]: test.offsets[i + 1]].numpy()
+        examples.append({"text": bytes(codes).decode("ascii"), "label": int(test.labels[i]),
+                         "p_positive": probs[i]})
+    write_json(args.examples, {"test_accuracy": result["accuracy"], "test_loss": result["loss"],
+                               "examples": examples})
+    print(f"[tweets] test accuracy {result['accuracy']:.4f}")
+
+
+if __name__ == "__main__":
+    main()

