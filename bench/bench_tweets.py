@@ -1,6 +1,6 @@
 """Character-LSTM training throughput: the workflow's step (length-bucketed batches, fused LSTM,
-output read at each tweet's last character) against a plain per-time-step nn.LSTMCell loop over
-randomly drawn, padded batches. Same data, same model maths."""
+bf16 autocast where supported, output read at each tweet's last character) against a plain fp32
+per-time-step nn.LSTMCell loop over randomly drawn, padded batches. Same data, same model maths."""
 
 import sys
 
@@ -8,6 +8,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from assignment5.training import autocast, resolve_precision
 from assignment5.tweets.model import LSTMCellLoop, Tweets, TweetLSTM
 from timing import compare, report
 
@@ -20,7 +21,7 @@ def synthetic_tweets(n: int = 4000) -> Tweets:
     return Tweets.from_texts(texts, rng.integers(0, 2, n))
 
 
-def main(threads: int = 1) -> dict:
+def main(threads: int = 2) -> dict:
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     data = synthetic_tweets()
@@ -30,20 +31,25 @@ def main(threads: int = 1) -> dict:
     fast, loop = TweetLSTM(), LSTMCellLoop()
     fast_opt, loop_opt = torch.optim.Adam(fast.parameters(), 1e-4), torch.optim.Adam(loop.parameters(), 1e-4)
 
-    def step(model, optimizer, batches):
+    precision = resolve_precision("auto")
+
+    def step(model, optimizer, batches, precision):
         codes, lengths, labels = data.batch(next(batches))
-        loss = F.nll_loss(model(codes, lengths), labels)
+        with autocast(precision):
+            log_probs = model(codes, lengths)
+        loss = F.nll_loss(log_probs.float(), labels)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
 
-    result = compare(lambda: step(fast, fast_opt, bucketed), lambda: step(loop, loop_opt, shuffled),
+    result = compare(lambda: step(fast, fast_opt, bucketed, precision),
+                     lambda: step(loop, loop_opt, shuffled, "fp32"),
                      units_per_call=1, rounds=5, calls=40)
-    print(report(f"tweets LSTM ({threads} thread)", "iterations/s", result))
+    print(report(f"tweets LSTM ({precision}, {threads} threads)", "iterations/s", result))
     print(f"  -> 100,000 iterations in about {100_000 / result['fast'] / 60:.1f} min "
           f"(baseline {100_000 / result['baseline'] / 60:.1f} min), training steps only")
     return result
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1)
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 2)

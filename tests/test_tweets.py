@@ -112,7 +112,8 @@ def tiny_npz(tmp_path):
 
 def settings(npz, out, **extra):
     base = dict(data=str(npz), out_dir=str(out), iterations=300, eval_every=100, train_eval_sample=200,
-                batch_size=32, lr=0.01, optimizer="adam", checkpoint_every=100, threads=1, seed=0)
+                batch_size=32, lr=0.01, optimizer="adam", checkpoint_every=100, threads=1, seed=0,
+                precision="fp32")
     return SimpleNamespace(**(base | extra))
 
 

@@ -90,10 +90,11 @@ def compile_pdf(tex_path: str | Path, pdf_path: str | Path, build_dir: str | Pat
     if shutil.which("latexmk") is None:
         raise LatexError("latexmk not found: run scripts/setup.sh (installs TeX Live)")
     build_dir.mkdir(parents=True, exist_ok=True)
+    # Run beside the .tex file: figure paths in it are relative to its folder.
     cmd = ["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error",
-           f"-outdir={build_dir}", str(tex_path)]
-    env = dict(os.environ, TEXINPUTS=f"{tex_path.parent.resolve()}:", max_print_line="200")
-    result = subprocess.run(cmd, capture_output=True, text=True, env=env)
+           f"-outdir={build_dir.resolve()}", tex_path.name]
+    env = dict(os.environ, max_print_line="200")
+    result = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tex_path.parent)
     built = build_dir / (tex_path.stem + ".pdf")
     if result.returncode != 0 or not built.exists():
         pdf_path.unlink(missing_ok=True)

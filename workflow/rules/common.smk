@@ -1,3 +1,4 @@
+import glob
 import json
 import os
 import sys

@@ -9,6 +9,7 @@ rule report:
     """Render report/assignment5.tex.j2 from the result files and compile it with latexmk."""
     input:
         template=paths.REPORT_TEMPLATE,
+        sections=glob.glob("report/section*.tex.j2"),
         **report_inputs(),
     output:
         pdf=paths.REPORT_PDF,

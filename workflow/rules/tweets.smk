@@ -42,12 +42,12 @@ rule tweets_train:
         f"{paths.LOGS}/tweets_train.log",
     benchmark:
         f"{paths.BENCHMARKS}/tweets_train.tsv"
-    threads: 1  # batch-32 recurrent steps are too small to share between cores
+    threads: workflow.cores
     shell:
         "{PY} assignment5.tweets.train --data {input} --out-dir {params.out_dir}"
         " --iterations {TWEETS[iterations]} --eval-every {TWEETS[eval_every]}"
         " --train-eval-sample {TWEETS[train_eval_sample]} --batch-size {TWEETS[batch_size]}"
-        " --lr {TWEETS[lr]} --optimizer {TWEETS[optimizer]}"
+        " --lr {TWEETS[lr]} --optimizer {TWEETS[optimizer]} --precision {TWEETS[precision]}"
         " --checkpoint-every {TWEETS[checkpoint_every]} --seed {TWEETS[seed]}"
         " --threads {threads} 2>&1 | tee {log}"
 

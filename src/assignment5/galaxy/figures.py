@@ -29,7 +29,6 @@ def plot_curves(histories: dict, pca: dict, path) -> None:
             ax.plot(its, [row["test"][metric] for row in h["history"]], "-", color=COLOURS[arch],
                     label=NAMES[arch])
         ax.axhline(pca["test"][metric], color="k", lw=0.8, ls=":", label=f"PCA ({pca['components']}), test")
-        ax.set_xscale("symlog", linthresh=100)
         ax.set_yscale("log")
         ax.set_xlabel("training iteration")
         ax.set_ylabel(label)

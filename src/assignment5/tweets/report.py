@@ -73,7 +73,7 @@ def main(argv=None) -> None:
     plot_curves(summary, args.figures[0])
     plot_lengths(stats, args.figures[1])
     test = Tweets.from_npz(np.load(args.data), "test")
-    result = evaluate(load_model(args.model), test)
+    result = evaluate(load_model(args.model), test, precision=summary["settings"]["precision"])
     probs = result["positive_probability"]
     examples = []
     for i in pick_examples(probs, test.labels.numpy(), np.random.default_rng(0)):

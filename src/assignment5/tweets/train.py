@@ -16,17 +16,18 @@ import torch.nn.functional as F
 
 from assignment5 import paths
 from assignment5.io import write_json
-from assignment5.training import Checkpointer, Stopwatch, setup_torch
+from assignment5.training import Checkpointer, Stopwatch, autocast, resolve_precision, setup_torch
 from assignment5.tweets.model import Tweets, TweetLSTM
 
 
 @torch.no_grad()
-def evaluate(model, data: Tweets, subset=None, batch_size: int = 512) -> dict:
+def evaluate(model, data: Tweets, subset=None, batch_size: int = 512, precision: str = "fp32") -> dict:
     model.eval()
     correct, loss_sum, n, probs = 0, 0.0, 0, {}
     for index in data.sorted_batches(batch_size, subset):
         codes, lengths, labels = data.batch(index)
-        logp = model(codes, lengths)
+        with autocast(precision):
+            logp = model(codes, lengths).float()
         loss_sum += F.nll_loss(logp, labels, reduction="sum").item()
         correct += (logp.argmax(1) == labels).sum().item()
         n += len(index)
@@ -60,6 +61,8 @@ def main(argv=None) -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--optimizer", choices=["adam", "sgd"], default="adam")
+    parser.add_argument("--precision", choices=["auto", "bf16", "fp32"], default="auto",
+                        help="bf16 autocast of the LSTM where the CPU has native bf16 (weights stay fp32)")
     parser.add_argument("--checkpoint-every", type=int, default=5000)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--seed", type=int, default=0)
@@ -72,6 +75,7 @@ def main(argv=None) -> None:
 
 def run(args) -> dict:
     setup_torch(args.threads, args.seed)
+    precision = resolve_precision(args.precision)
     out = Path(args.out_dir)
     npz = np.load(args.data)
     train, test = Tweets.from_npz(npz, "train"), Tweets.from_npz(npz, "test")
@@ -80,6 +84,7 @@ def run(args) -> dict:
     test_subset = np.arange(min(len(test), 200)) if getattr(args, "dry_run", False) else None
     settings = {k: getattr(args, k) for k in ("iterations", "eval_every", "train_eval_sample",
                                               "batch_size", "lr", "optimizer", "seed")}
+    settings["precision"] = precision
     model = TweetLSTM()
     optimizer = make_optimizer(model, args.optimizer, args.lr)
     checkpoints = Checkpointer(out / "checkpoints", settings)
@@ -99,7 +104,9 @@ def run(args) -> dict:
         t0 = time.perf_counter()
         epoch, position, index = next(stream)
         codes, lengths, labels = train.batch(index)
-        loss = F.nll_loss(model(codes, lengths), labels)
+        with autocast(precision):
+            log_probs = model(codes, lengths)
+        loss = F.nll_loss(log_probs.float(), labels)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -107,7 +114,8 @@ def run(args) -> dict:
         step_seconds += time.perf_counter() - t0
         window_loss, window_n = window_loss + loss.item(), window_n + 1
         if it % args.eval_every == 0 or it == args.iterations:
-            tr, te = evaluate(model, train, sample), evaluate(model, test, test_subset)
+            tr = evaluate(model, train, sample, precision=precision)
+            te = evaluate(model, test, test_subset, precision=precision)
             history.append({"iteration": it, "train_accuracy": tr["accuracy"], "train_loss": tr["loss"],
                             "test_accuracy": te["accuracy"], "test_loss": te["loss"],
                             "running_loss": window_loss / window_n, "seconds": clock.seconds})
