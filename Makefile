@@ -14,7 +14,7 @@ setup:
 	@bash scripts/setup.sh
 
 report: setup
-	$(VENV)/bin/snakemake --cores $(CORES) $(CONFIG_ARGS) $(DATA_ARGS) report/assignment5.pdf
+	$(VENV)/bin/snakemake report/assignment5.pdf --cores $(CORES) $(CONFIG_ARGS) $(DATA_ARGS)
 
 test: setup
 	ASSIGNMENT5_DATA=$(abspath $(or $(DATA),data/external)) $(VENV)/bin/pytest -q -rs
@@ -23,4 +23,4 @@ bench: setup
 	$(VENV)/bin/python bench/run_all.py
 
 dry-run: setup
-	$(VENV)/bin/snakemake -n $(CONFIG_ARGS) $(DATA_ARGS) report/assignment5.pdf
+	$(VENV)/bin/snakemake report/assignment5.pdf -n $(CONFIG_ARGS) $(DATA_ARGS)

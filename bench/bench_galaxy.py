@@ -7,8 +7,7 @@ import sys
 import torch
 
 from assignment5.galaxy.models import build, vae_loss
-from assignment5.galaxy.train import as_float, resolve_precision
-from assignment5.training import autocast
+from assignment5.galaxy.train import as_float, resolve_precision, train_step
 from timing import compare, report
 
 BATCH, SIZE, LATENT = 64, 64, 32
@@ -30,13 +29,7 @@ def main(threads: int = 2, archs=("mlp", "conv", "resnet")) -> dict:
         fast_opt, plain_opt = torch.optim.Adam(fast.parameters()), torch.optim.Adam(plain.parameters())
 
         def workflow_step():
-            x = as_float(images, channels_last)
-            with autocast(precision):
-                logits, mu, log_var = fast(x)
-            loss = vae_loss(logits, x.float(), mu, log_var)[0]
-            fast_opt.zero_grad(set_to_none=True)
-            loss.backward()
-            fast_opt.step()
+            train_step(fast, fast_opt, as_float(images, channels_last), precision)
 
         def plain_step():
             logits, mu, log_var = plain(floats)

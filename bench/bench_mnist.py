@@ -7,8 +7,8 @@ import torch
 import torch.nn.functional as F
 
 from assignment5.mnist.model import VGG11
-from assignment5.mnist.train import MEAN, STD, to_input
-from assignment5.training import autocast, resolve_precision
+from assignment5.mnist.train import MEAN, STD, to_input, train_step
+from assignment5.training import resolve_precision
 from timing import compare, report
 
 BATCH = 128
@@ -28,12 +28,7 @@ def main(threads: int = 2) -> dict:
     plain_opt = torch.optim.SGD(plain_model.parameters(), lr=0.01, momentum=0.9)
 
     def workflow_step():
-        with autocast(precision):
-            logits = fast_model(to_input(resized, channels_last=True))
-        loss = F.cross_entropy(logits.float(), labels)
-        fast_opt.zero_grad(set_to_none=True)
-        loss.backward()
-        fast_opt.step()
+        train_step(fast_model, fast_opt, to_input(resized, channels_last=True), labels, precision)
 
     def plain_step():
         x = (F.interpolate(raw.float() / 255.0, size=32, mode="bilinear") - MEAN) / STD

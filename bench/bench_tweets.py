@@ -6,10 +6,10 @@ import sys
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from assignment5.training import autocast, resolve_precision
+from assignment5.training import resolve_precision
 from assignment5.tweets.model import LSTMCellLoop, Tweets, TweetLSTM
+from assignment5.tweets.train import train_step
 from timing import compare, report
 
 
@@ -34,13 +34,7 @@ def main(threads: int = 2) -> dict:
     precision = resolve_precision("auto")
 
     def step(model, optimizer, batches, precision):
-        codes, lengths, labels = data.batch(next(batches))
-        with autocast(precision):
-            log_probs = model(codes, lengths)
-        loss = F.nll_loss(log_probs.float(), labels)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        train_step(model, optimizer, *data.batch(next(batches)), precision)
 
     result = compare(lambda: step(fast, fast_opt, bucketed, precision),
                      lambda: step(loop, loop_opt, shuffled, "fp32"),

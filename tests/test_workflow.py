@@ -13,8 +13,9 @@ from workflow_copy import copy_workflow
 pytestmark = pytest.mark.slow
 
 
-def snakemake(folder, *args):
-    return subprocess.run([sys.executable, "-m", "snakemake", "--cores", str(os.cpu_count() or 2), *args],
+def snakemake(folder, target, *args):
+    """The target goes first: --config would swallow a target placed after it."""
+    return subprocess.run([sys.executable, "-m", "snakemake", target, "--cores", str(os.cpu_count() or 2), *args],
                           cwd=folder, capture_output=True, text=True)
 
 
@@ -24,7 +25,7 @@ def smoke_run(tmp_path_factory, shared_data):
         pytest.fail("TeX Live and poppler-utils are missing: run scripts/setup.sh")
     folder = copy_workflow(tmp_path_factory.mktemp("workflow"))
     config = ["--configfile", "config/smoke.yaml", "--config", f"data_dir={shared_data}"]
-    result = snakemake(folder, *config, "report/assignment5.pdf")
+    result = snakemake(folder, "report/assignment5.pdf", *config)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     text = subprocess.run(["pdftotext", "-layout", str(folder / "report" / "assignment5.pdf"), "-"],
                           capture_output=True, text=True, check=True).stdout
@@ -50,9 +51,9 @@ def test_every_answered_item_is_in_the_pdf(smoke_run):
 
 def test_nothing_left_to_do_and_template_reruns_only_report(smoke_run):
     folder, config, _ = smoke_run
-    result = snakemake(folder, *config, "-n", "report/assignment5.pdf")
+    result = snakemake(folder, "report/assignment5.pdf", *config, "-n")
     assert result.returncode == 0 and "Nothing to be done" in result.stdout + result.stderr
     os.utime(folder / "report" / "assignment5.tex.j2")
-    result = snakemake(folder, *config, "-n", "report/assignment5.pdf")
+    result = snakemake(folder, "report/assignment5.pdf", *config, "-n")
     jobs = re.findall(r"^(?:local)?rule (\w+):", result.stdout, re.M)
     assert jobs == ["report"], result.stdout

@@ -24,7 +24,10 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def git_commit(cwd: str = ".") -> str:
+def git_commit(cwd: str | None = None) -> str:
+    """The commit of the code that ran: asked in this package's folder, so a workflow run
+    in another working directory still reports it."""
+    cwd = cwd or os.path.dirname(os.path.abspath(__file__))
     try:
         sha = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=cwd, text=True,
                              capture_output=True, check=True).stdout.strip()

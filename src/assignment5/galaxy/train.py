@@ -59,6 +59,17 @@ def reconstruction_error(model, images, precision, channels_last, batch_size=256
             "neg_elbo": (bce + kl) / len(images)}
 
 
+def train_step(model, optimizer, x, precision: str, kl_weight: float = 1.0):
+    """One optimiser step on a batch of images in [0, 1]; returns (loss, bce, kl) tensors."""
+    with autocast(precision):
+        logits, mu, log_var = model(x)
+    loss, bce, kl = vae_loss(logits, x.float(), mu, log_var, beta=kl_weight)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return loss, bce, kl
+
+
 def kl_weight(step: int, steps_per_epoch: int, beta: float, warmup_epochs: int) -> float:
     """beta, ramped linearly from 0 over the first warmup_epochs (KL annealing)."""
     if warmup_epochs <= 0:
@@ -130,14 +141,9 @@ def run(args) -> dict:
         for step in range(steps_per_epoch):
             t0 = time.perf_counter()
             x = as_float(train[order[step * args.batch_size: (step + 1) * args.batch_size]], channels_last)
-            with autocast(precision):
-                logits, mu, log_var = model(x)
             global_step = epoch * steps_per_epoch + step
             weight = kl_weight(global_step, steps_per_epoch, args.beta, args.kl_warmup_epochs)
-            loss, bce, kl = vae_loss(logits, x.float(), mu, log_var, beta=weight)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            loss, bce, kl = train_step(model, optimizer, x, precision, weight)
             step_seconds += time.perf_counter() - t0
             if step + 1 in eval_at:
                 history.append({

@@ -36,6 +36,17 @@ def to_input(x_uint8: torch.Tensor, channels_last: bool) -> torch.Tensor:
     return x.contiguous(memory_format=torch.channels_last) if channels_last else x
 
 
+def train_step(model, optimizer, inputs, targets, precision: str):
+    """One optimiser step; returns the (float32) logits and the loss tensor."""
+    with autocast(precision):
+        logits = model(inputs)
+    loss = F.cross_entropy(logits.float(), targets)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return logits, loss
+
+
 def train_epoch(model, optimizer, scheduler, x, y, batch_size, precision, channels_last, generator,
                 max_batches=None) -> dict:
     """One pass in train mode; returns the running (batch-averaged) loss and accuracy."""
@@ -46,13 +57,8 @@ def train_epoch(model, optimizer, scheduler, x, y, batch_size, precision, channe
         if max_batches is not None and b >= max_batches:
             break
         idx = order[start: start + batch_size]
-        inputs, targets = to_input(x[idx], channels_last), y[idx]
-        with autocast(precision):
-            logits = model(inputs)
-        loss = F.cross_entropy(logits.float(), targets)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        targets = y[idx]
+        logits, loss = train_step(model, optimizer, to_input(x[idx], channels_last), targets, precision)
         scheduler.step()
         loss_sum += loss.item() * len(idx)
         correct += (logits.argmax(1) == targets).sum().item()

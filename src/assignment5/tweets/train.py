@@ -36,6 +36,17 @@ def evaluate(model, data: Tweets, subset=None, batch_size: int = 512, precision:
     return {"accuracy": correct / n, "loss": loss_sum / n, "positive_probability": probs}
 
 
+def train_step(model, optimizer, codes, lengths, labels, precision: str) -> float:
+    """One optimiser step on one batch; returns the batch's NLL loss."""
+    with autocast(precision):
+        log_probs = model(codes, lengths)
+    loss = F.nll_loss(log_probs.float(), labels)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
 def batch_stream(data: Tweets, batch_size: int, seed: int, epoch: int, skip: int):
     """Endless bucketed batches; (epoch, position) is enough to resume exactly."""
     while True:
@@ -103,16 +114,10 @@ def run(args) -> dict:
     while it < args.iterations:
         t0 = time.perf_counter()
         epoch, position, index = next(stream)
-        codes, lengths, labels = train.batch(index)
-        with autocast(precision):
-            log_probs = model(codes, lengths)
-        loss = F.nll_loss(log_probs.float(), labels)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        loss = train_step(model, optimizer, *train.batch(index), precision)
         it += 1
         step_seconds += time.perf_counter() - t0
-        window_loss, window_n = window_loss + loss.item(), window_n + 1
+        window_loss, window_n = window_loss + loss, window_n + 1
         if it % args.eval_every == 0 or it == args.iterations:
             tr = evaluate(model, train, sample, precision=precision)
             te = evaluate(model, test, test_subset, precision=precision)
