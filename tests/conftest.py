@@ -20,3 +20,23 @@ def shared_data() -> Path:
     if not (folder / "tweets").is_dir() or not (folder / "galaxy-zoo").is_dir():
         pytest.skip(f"datasets not found in {folder}: run `make test DATA=<folder>`")
     return folder
+
+
+@pytest.fixture
+def kill_on_call(monkeypatch):
+    """kill_on_call(module, name, n): module.<name> raises KeyboardInterrupt on its n-th call,
+    as if the job were killed there; returns a function that restores the original."""
+
+    def install(module, name: str, n: int):
+        real, calls = getattr(module, name), {"n": 0}
+
+        def dying(*args, **kwargs):
+            calls["n"] += 1
+            if calls["n"] == n:
+                raise KeyboardInterrupt
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, dying)
+        return lambda: monkeypatch.setattr(module, name, real)
+
+    return install

@@ -166,20 +166,13 @@ def test_short_training_lowers_the_loss(tiny_npz, tmp_path, arch):
     assert last["neg_elbo"] < first["neg_elbo"] and last["mse"] < first["mse"]
 
 
-def test_killed_run_resumes(tiny_npz, tmp_path, monkeypatch):
+def test_killed_run_resumes(tiny_npz, tmp_path, kill_on_call):
     reference = gtrain.run(args(tiny_npz, tmp_path / "ref"))
-    real, calls = gtrain.reconstruction_error, {"n": 0}
-
-    def dies_in_epoch_three(*a, **k):
-        calls["n"] += 1
-        if calls["n"] == 7:  # 2 initial + 2 per epoch: dies at the end of epoch 3
-            raise KeyboardInterrupt
-        return real(*a, **k)
-
-    monkeypatch.setattr(gtrain, "reconstruction_error", dies_in_epoch_three)
+    # 2 initial evaluations + 2 per epoch: the 7th is at the end of epoch 3
+    restore = kill_on_call(gtrain, "reconstruction_error", 7)
     with pytest.raises(KeyboardInterrupt):
         gtrain.run(args(tiny_npz, tmp_path / "run"))
-    monkeypatch.setattr(gtrain, "reconstruction_error", real)
+    restore()
     resumed = gtrain.run(args(tiny_npz, tmp_path / "run"))
     assert len(resumed["history"]) == len(reference["history"])
     assert resumed["final"]["test"]["bce"] == pytest.approx(reference["final"]["test"]["bce"], rel=1e-4)

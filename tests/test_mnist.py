@@ -14,6 +14,7 @@ import torch
 from assignment5 import paths
 from assignment5.mnist import data as mnist_data
 from assignment5.mnist.model import VGG11, layer_table
+from assignment5.mnist import train as mnist_train
 from assignment5.mnist.train import load_split, make_optimizer, train_epoch
 
 TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
@@ -97,3 +98,25 @@ def test_a_few_batches_lower_the_loss(mnist):
     g = torch.Generator().manual_seed(0)
     losses = [train_epoch(model, optimizer, scheduler, x, y, 64, "fp32", False, g)["loss"] for _ in range(6)]
     assert losses[-1] < 0.7 * losses[0], losses
+
+
+def test_killed_run_resumes_to_the_same_result(mnist, tmp_path, kill_on_call):
+    np.savez(tmp_path / "mnist.npz", **{k: v[:256] for k, v in mnist.items()})
+
+    def run(out):
+        return mnist_train.run(SimpleNamespace(
+            data=tmp_path / "mnist.npz", out_dir=tmp_path / out, epochs=3, batch_size=64, lr=0.02,
+            momentum=0.9, weight_decay=0.0, precision="fp32", channels_last=True, train_limit=256,
+            test_limit=128, threads=1, seed=0, dry_run=False))
+
+    reference = run("ref")
+    restore = kill_on_call(mnist_train, "evaluate", 3)  # epoch 1 checkpointed; dies in epoch 2
+    with pytest.raises(KeyboardInterrupt):
+        run("run")
+    restore()
+    assert (tmp_path / "run" / "checkpoints" / "last.pt").exists()
+    resumed = run("run")
+    assert [r["epoch"] for r in resumed["history"]] == [1, 2, 3]
+    for a, b in zip(reference["history"], resumed["history"]):
+        assert a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-5)
+        assert a["test_accuracy"] == b["test_accuracy"]

@@ -125,20 +125,13 @@ def test_short_training_learns(tiny_npz, tmp_path):
     assert (tmp_path / "run" / "model.pt").exists()
 
 
-def test_killed_run_resumes_to_the_same_result(tiny_npz, tmp_path, monkeypatch):
+def test_killed_run_resumes_to_the_same_result(tiny_npz, tmp_path, kill_on_call):
     reference = tweets_train.run(settings(tiny_npz, tmp_path / "ref"))
-    real_evaluate, calls = tweets_train.evaluate, {"n": 0}
-
-    def dies_at_second_evaluation(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 3:  # train + test at iteration 100 went through; die at 200
-            raise KeyboardInterrupt
-        return real_evaluate(*args, **kwargs)
-
-    monkeypatch.setattr(tweets_train, "evaluate", dies_at_second_evaluation)
+    # train + test evaluations at iteration 100 go through; the run dies at 200
+    restore = kill_on_call(tweets_train, "evaluate", 3)
     with pytest.raises(KeyboardInterrupt):
         tweets_train.run(settings(tiny_npz, tmp_path / "run"))
-    monkeypatch.setattr(tweets_train, "evaluate", real_evaluate)
+    restore()
     assert (tmp_path / "run" / "checkpoints" / "last.pt").exists()
     resumed = tweets_train.run(settings(tiny_npz, tmp_path / "run"))
     for a, b in zip(reference["history"], resumed["history"]):
