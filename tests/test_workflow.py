@@ -38,7 +38,7 @@ def test_every_answered_item_is_in_the_pdf(smoke_run):
     for item in ("1.1", "1.2", "1.3", "1.4", "2.1", "2.2", "4.1", "4.2", "4.3"):
         assert f"Answer {item}." in flat, item
     assert "755,600 parameters" in flat                        # 1.4
-    assert "pW = w" in flat.replace(" ", "").replace("p W", "pW") or "p W = w" in flat  # 1.1
+    assert "pW=w" in flat.replace(" ", "")                    # 1.1
     for shape in ("254", "84", "42", "40", "20", "10"):        # 1.2
         assert shape in flat
     assert "22 × 22 pixel patch" in flat                       # 1.3
@@ -49,11 +49,13 @@ def test_every_answered_item_is_in_the_pdf(smoke_run):
     assert "profile smoke" in flat and "torchvision" in flat and "git commit" in flat
 
 
-def test_nothing_left_to_do_and_template_reruns_only_report(smoke_run):
+def test_nothing_left_to_do_and_a_template_edit_reruns_only_report(smoke_run):
     folder, config, _ = smoke_run
     result = snakemake(folder, "report/assignment5.pdf", *config, "-n")
     assert result.returncode == 0 and "Nothing to be done" in result.stdout + result.stderr
-    os.utime(folder / "report" / "assignment5.tex.j2")
+    # An edit, not a touch: Snakemake 9 ignores a newer mtime when the content is unchanged.
+    with open(folder / "report" / "assignment5.tex.j2", "a") as template:
+        template.write("%# edited\n")
     result = snakemake(folder, "report/assignment5.pdf", *config, "-n")
     jobs = re.findall(r"^(?:local)?rule (\w+):", result.stdout, re.M)
     assert jobs == ["report"], result.stdout
