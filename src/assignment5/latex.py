@@ -104,4 +104,5 @@ def compile_pdf(tex_path: str | Path, pdf_path: str | Path, build_dir: str | Pat
     pdf_path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=pdf_path.parent, suffix=".pdf", delete=False) as tmp:
         shutil.copyfile(built, tmp.name)
+    shutil.copymode(built, tmp.name)  # a temporary file is private (0600); the PDF should not be
     os.replace(tmp.name, pdf_path)
