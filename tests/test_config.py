@@ -1,18 +1,13 @@
 """The config is validated before any job runs; errors name the offending key."""
 
-import subprocess
-import sys
-
 import pytest
 import yaml
 
-from workflow_copy import copy_workflow
+from workflow_copy import copy_workflow, run_snakemake
 
 
-def dry_run(folder, *extra):
-    """``extra`` starts with the target: --config would swallow a target placed after it."""
-    return subprocess.run([sys.executable, "-m", "snakemake", *extra, "-n", "--cores", "1"],
-                          cwd=folder, capture_output=True, text=True)
+def dry_run(folder, target, *args):
+    return run_snakemake(folder, target, *args, "-n")
 
 
 @pytest.fixture()

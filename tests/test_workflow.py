@@ -4,19 +4,16 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 
 import pytest
 
-from workflow_copy import copy_workflow
+from workflow_copy import copy_workflow, run_snakemake
 
 pytestmark = pytest.mark.slow
 
 
 def snakemake(folder, target, *args):
-    """The target goes first: --config would swallow a target placed after it."""
-    return subprocess.run([sys.executable, "-m", "snakemake", target, "--cores", str(os.cpu_count() or 2), *args],
-                          cwd=folder, capture_output=True, text=True)
+    return run_snakemake(folder, target, *args, cores=os.cpu_count() or 2)
 
 
 @pytest.fixture(scope="module")

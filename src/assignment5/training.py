@@ -48,7 +48,10 @@ def fingerprint(settings: dict) -> str:
 
 
 class Checkpointer:
-    """Saves training state atomically to ``folder/last.pt``; resumes only the same settings."""
+    """Saves training state atomically to ``folder/last.pt``; resumes only the same settings.
+
+    The global torch RNG (dropout masks, sampling noise) is saved and restored with every state,
+    so a resumed run draws the same random numbers as one that never stopped."""
 
     def __init__(self, folder: str | Path, settings: dict):
         self.folder = Path(folder)
@@ -58,7 +61,7 @@ class Checkpointer:
     def save(self, state: dict) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
-        torch.save({"fingerprint": self.key, **state}, tmp)
+        torch.save({"fingerprint": self.key, "torch_rng": torch.get_rng_state(), **state}, tmp)
         os.replace(tmp, self.path)
 
     def load(self) -> dict | None:
@@ -68,6 +71,7 @@ class Checkpointer:
         if state.get("fingerprint") != self.key:
             print(f"[checkpoint] {self.path} was made with other settings; starting afresh")
             return None
+        torch.set_rng_state(state["torch_rng"])
         return state
 
     def clear(self) -> None:

@@ -127,7 +127,6 @@ def run(args) -> dict:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         generator.set_state(state["generator"])
-        torch.set_rng_state(state["torch_rng"])
         history, epoch, spent, step_seconds = state["history"], state["epoch"], state["seconds"], state["step_seconds"]
         print(f"[galaxy:{args.arch}] resuming after epoch {epoch} from {checkpoints.path}")
     else:
@@ -156,7 +155,7 @@ def run(args) -> dict:
         print(f"[galaxy:{args.arch}] epoch {epoch + 1}/{args.epochs}: test BCE/px {last['test']['bce']:.4f} "
               f"MSE/px {last['test']['mse']:.5f} KL {last['test']['kl']:.1f} ({clock.seconds:.0f}s)", flush=True)
         checkpoints.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                          "generator": generator.get_state(), "torch_rng": torch.get_rng_state(),
+                          "generator": generator.get_state(),
                           "history": history, "epoch": epoch + 1, "seconds": clock.seconds,
                           "step_seconds": step_seconds})
 

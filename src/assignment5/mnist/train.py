@@ -138,7 +138,6 @@ def run(args) -> dict:
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         generator.set_state(state["generator"])
-        torch.set_rng_state(state["torch_rng"])  # dropout masks continue as if never stopped
         history, start_epoch, spent = state["history"], state["epoch"], state["seconds"]
         print(f"[mnist] resuming after epoch {start_epoch} from {checkpoints.path}")
     clock = Stopwatch(spent)
@@ -160,8 +159,7 @@ def run(args) -> dict:
               f"acc {row['test_accuracy']:.4f} | {row['images_per_second']:.0f} img/s", flush=True)
         checkpoints.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                           "scheduler": scheduler.state_dict(), "generator": generator.get_state(),
-                          "torch_rng": torch.get_rng_state(), "history": history, "epoch": epoch + 1,
-                          "seconds": clock.seconds})
+                          "history": history, "epoch": epoch + 1, "seconds": clock.seconds})
 
     torch.save(model.state_dict(), out / "model.pt")
     summary = {

@@ -105,7 +105,6 @@ def run(args) -> dict:
         optimizer.load_state_dict(state["optimizer"])
         history, it, epoch, position, spent, step_seconds = (
             state[k] for k in ("history", "iteration", "epoch", "position", "seconds", "step_seconds"))
-        torch.set_rng_state(state["torch_rng"])
         print(f"[tweets] resuming at iteration {it} from {checkpoints.path}")
     clock = Stopwatch(spent)
     window_loss, window_n = 0.0, 0
@@ -131,8 +130,7 @@ def run(args) -> dict:
             checkpoints.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                               "history": history, "iteration": it, "epoch": epoch,
                               "position": position + 1, "seconds": clock.seconds,
-                              "step_seconds": step_seconds,
-                              "torch_rng": torch.get_rng_state()})
+                              "step_seconds": step_seconds})
 
     torch.save(model.state_dict(), out / "model.pt")
     summary = {
