@@ -8,12 +8,20 @@ import tempfile
 from pathlib import Path
 
 
+def default_file_mode() -> int:
+    """What open() would give a new file under the current umask (temporary files get 0600)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def write_json(path: str | Path, data) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False) as f:
         json.dump(data, f, indent=2, sort_keys=False)
         f.write("\n")
+    os.chmod(f.name, default_file_mode())
     os.replace(f.name, path)
 
 
