@@ -1,6 +1,7 @@
-"""Character-LSTM training throughput: the workflow's step (length-bucketed batches, fused LSTM,
-bf16 autocast where supported, output read at each tweet's last character) against a plain fp32
-per-time-step nn.LSTMCell loop over randomly drawn, padded batches. Same data, same model maths."""
+"""Character-LSTM training throughput: the workflow's step (length-bucketed batches, the fused C++
+LSTM kernel, bf16 products where supported, output read at each tweet's last character) against
+a plain fp32 per-time-step nn.LSTMCell loop over randomly drawn, padded batches, and against
+PyTorch's nn.LSTM on the same bucketed batches. Same data, same model maths."""
 
 import sys
 from pathlib import Path
@@ -11,7 +12,7 @@ import torch
 from assignment5 import paths
 from assignment5.training import resolve_precision
 from assignment5.tweets.model import LSTMCellLoop, Tweets, TweetLSTM
-from assignment5.tweets.train import train_step
+from assignment5.tweets.train import make_optimizer, train_step
 from timing import compare, report
 
 
@@ -37,21 +38,26 @@ def main(threads: int = 2) -> dict:
     rng = np.random.default_rng(1)
     bucketed = (b for _ in range(10**6) for b in data.bucketed_batches(32, rng))
     shuffled = (rng.permutation(len(data))[:32] for _ in range(10**6))
-    fast, loop = TweetLSTM(), LSTMCellLoop()
-    fast_opt, loop_opt = torch.optim.Adam(fast.parameters(), 1e-4), torch.optim.Adam(loop.parameters(), 1e-4)
-
     precision = resolve_precision("auto")
+    models = {"workflow": TweetLSTM(), "nn.LSTM": TweetLSTM(kernel="pytorch"), "loop": LSTMCellLoop()}
+    optimizers = {name: make_optimizer(model, "adam", 1e-4) for name, model in models.items()}
 
-    def step(model, optimizer, batches, precision):
-        train_step(model, optimizer, *data.batch(next(batches)), precision)
+    def step(name, batches, precision):
+        train_step(models[name], optimizers[name], *data.batch(next(batches)), precision)
 
-    result = compare(lambda: step(fast, fast_opt, bucketed, precision),
-                     lambda: step(loop, loop_opt, shuffled, "fp32"),
+    kernel = "fused C++ kernel" if models["workflow"].uses_fused_kernel(torch.device("cpu"), precision) else "nn.LSTM"
+    result = compare(lambda: step("workflow", bucketed, precision), lambda: step("loop", shuffled, "fp32"),
                      units_per_call=1, rounds=5, calls=40)
-    print(report(f"tweets LSTM ({precision}, {threads} threads, {source})", "iterations/s", result))
+    print(report(f"tweets LSTM ({kernel}, {precision}, {threads} threads, {source}) vs a plain fp32 "
+                 f"nn.LSTMCell loop", "iterations/s", result))
     print(f"  -> 100,000 iterations in about {100_000 / result['fast'] / 60:.1f} min "
           f"(baseline {100_000 / result['baseline'] / 60:.1f} min), training steps only")
-    return result
+    # the same bucketed batches through PyTorch's own fused LSTM (oneDNN): what the kernel adds
+    versus_nn_lstm = compare(lambda: step("workflow", bucketed, precision),
+                             lambda: step("nn.LSTM", bucketed, precision), units_per_call=1, rounds=5, calls=40)
+    print(report(f"tweets LSTM ({kernel}) vs nn.LSTM, both {precision} on bucketed batches",
+                 "iterations/s", versus_nn_lstm))
+    return result | {"kernel": kernel, "versus_nn_lstm": versus_nn_lstm}
 
 
 if __name__ == "__main__":

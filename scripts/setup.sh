@@ -8,15 +8,16 @@ VENV=${VENV:-.venv}
 PYTHON=${PYTHON:-python3.11}
 command -v "$PYTHON" >/dev/null || PYTHON=python3
 
-need_tex=0
-for tool in latexmk pdflatex pdftotext; do command -v "$tool" >/dev/null || need_tex=1; done
-if [ "$need_tex" = 1 ]; then
-  echo "[setup] installing TeX Live and poppler-utils (Debian packages)"
+# g++ builds the tweet LSTM's C++ kernel on first use (without it the LSTM falls back to nn.LSTM).
+need_system=0
+for tool in latexmk pdflatex pdftotext g++; do command -v "$tool" >/dev/null || need_system=1; done
+if [ "$need_system" = 1 ]; then
+  echo "[setup] installing TeX Live, poppler-utils and g++ (Debian packages)"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
     texlive-latex-base texlive-latex-recommended texlive-fonts-recommended \
-    latexmk poppler-utils >/dev/null
+    latexmk poppler-utils g++ >/dev/null
 fi
 
 if [ ! -x "$VENV/bin/python" ]; then

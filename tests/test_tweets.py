@@ -10,6 +10,7 @@ import torch
 
 from assignment5.tweets import data as tweets_data
 from assignment5.tweets import train as tweets_train
+from assignment5.tweets import fused_lstm
 from assignment5.tweets.model import LSTMCellLoop, Tweets, TweetLSTM
 
 CSV = (
@@ -88,6 +89,81 @@ def test_fast_model_equals_lstmcell_loop():
     assert torch.allclose(fast(codes, lengths), loop(codes, lengths), atol=1e-5)
 
 
+def lstm_reference(lstm, codes, lengths, bf16=False):
+    """nn.LSTM on the one-hot codes (optionally under bf16 autocast), read at each last step."""
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        states, _ = lstm(torch.nn.functional.one_hot(codes, 128).float())
+    return states[torch.arange(len(codes)), lengths - 1].float()
+
+
+def random_batch(batch=37, steps=23, seed=0):
+    """Odd batch size (the kernel's row tiles have remainders), lengths from 1 to steps."""
+    g = torch.Generator().manual_seed(seed)
+    codes = torch.randint(0, 128, (batch, steps), generator=g)
+    lengths = torch.randint(1, steps + 1, (batch,), generator=g)
+    lengths[0], lengths[1] = steps, 1
+    return codes, lengths
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_fused_kernel_equals_nn_lstm_values_and_gradients(threads):
+    torch.manual_seed(0)
+    lstm = torch.nn.LSTM(128, 128, batch_first=True)
+    codes, lengths = random_batch()
+    weights = torch.randn(37, 128)
+    ours = fused_lstm.last_hidden_state(lstm, codes, lengths, "fp32", threads)
+    reference = lstm_reference(lstm, codes, lengths)
+    assert torch.allclose(ours, reference, atol=1e-6)
+    ours_grads = torch.autograd.grad((ours * weights).sum(), list(lstm.parameters()))
+    ref_grads = torch.autograd.grad((reference * weights).sum(), list(lstm.parameters()))
+    for name, a, b in zip(["weight_ih", "weight_hh", "bias_ih", "bias_hh"], ours_grads, ref_grads):
+        assert torch.allclose(a, b, atol=1e-5, rtol=1e-5), name
+    with torch.no_grad():  # the inference path keeps no per-step state
+        assert torch.equal(fused_lstm.last_hidden_state(lstm, codes, lengths, "fp32", threads), ours)
+
+
+@pytest.mark.skipif(not fused_lstm.bf16_supported(), reason="CPU without AVX512-BF16")
+def test_fused_kernel_in_bf16_is_as_close_as_autocast():
+    """bf16 operands with fp32 sums: no further from fp32 than nn.LSTM under bf16 autocast."""
+    torch.manual_seed(0)
+    lstm = torch.nn.LSTM(128, 128, batch_first=True)
+    codes, lengths = random_batch()
+    exact = lstm_reference(lstm, codes, lengths)
+    autocast_error = (lstm_reference(lstm, codes, lengths, bf16=True) - exact).abs().max()
+    ours = fused_lstm.last_hidden_state(lstm, codes, lengths, "bf16", 2)
+    assert (ours - exact).abs().max() <= autocast_error
+    grad = torch.autograd.grad(ours.sum(), lstm.weight_hh_l0)[0]
+    exact_grad = torch.autograd.grad(exact.sum(), lstm.weight_hh_l0)[0]
+    assert (grad - exact_grad).abs().max() < 0.02 * exact_grad.abs().max()
+
+
+def test_fused_kernel_rejects_bad_codes_and_lengths():
+    lstm = torch.nn.LSTM(128, 128, batch_first=True)
+    codes, lengths = random_batch(batch=4, steps=5)
+    with pytest.raises(RuntimeError, match="codes must be in 0..V-1"):
+        fused_lstm.last_hidden_state(lstm, codes + 128, lengths)
+    with pytest.raises(RuntimeError, match="every length must be in 1..T"):
+        fused_lstm.last_hidden_state(lstm, codes, lengths * 0)
+
+
+def test_both_kernels_give_the_same_model():
+    torch.manual_seed(0)
+    fused = TweetLSTM(kernel="fused")
+    reference = TweetLSTM(kernel="pytorch")
+    reference.load_state_dict(fused.state_dict())
+    codes, lengths = random_batch()
+    assert torch.allclose(fused(codes, lengths), reference(codes, lengths), atol=1e-6)
+
+
+def test_without_the_kernel_auto_falls_back_and_fused_says_why(monkeypatch):
+    monkeypatch.setattr(fused_lstm, "available", lambda: False)
+    monkeypatch.setattr(fused_lstm, "bf16_supported", lambda: False)
+    codes, lengths = random_batch(batch=3, steps=4)
+    assert TweetLSTM(kernel="auto")(codes, lengths).shape == (3, 2)
+    with pytest.raises(RuntimeError, match="could not be built"):
+        TweetLSTM(kernel="fused")(codes, lengths)
+
+
 def test_bucketed_batches_cover_every_tweet_once():
     data = Tweets.from_texts([f"t{'x' * (i % 37)}" for i in range(1000)])
     batches = data.bucketed_batches(32, np.random.default_rng(0))
@@ -113,7 +189,7 @@ def tiny_npz(tmp_path):
 def settings(npz, out, **extra):
     base = dict(data=str(npz), out_dir=str(out), iterations=300, eval_every=100, train_eval_sample=200,
                 batch_size=32, lr=0.01, optimizer="adam", checkpoint_every=100, threads=1, seed=0,
-                precision="fp32")
+                precision="fp32", kernel="auto")
     return SimpleNamespace(**(base | extra))
 
 

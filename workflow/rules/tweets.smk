@@ -48,6 +48,7 @@ rule tweets_train:
         " --iterations {TWEETS[iterations]} --eval-every {TWEETS[eval_every]}"
         " --train-eval-sample {TWEETS[train_eval_sample]} --batch-size {TWEETS[batch_size]}"
         " --lr {TWEETS[lr]} --optimizer {TWEETS[optimizer]} --precision {TWEETS[precision]}"
+        " --kernel {TWEETS[kernel]}"
         " --checkpoint-every {TWEETS[checkpoint_every]} --seed {TWEETS[seed]}"
         " --threads {threads} 2>&1 | tee {log}"
 

@@ -7,14 +7,34 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from assignment5.tweets import fused_lstm
 from assignment5.tweets.data import VOCAB
+
+KERNELS = ("auto", "fused", "pytorch")
 
 
 class TweetLSTM(nn.Module):
-    def __init__(self, hidden: int = 128, classes: int = 2):
+    """kernel: "fused" runs the recurrence in fused_lstm's multi-threaded CPU kernel, "pytorch" in
+    nn.LSTM (oneDNN on CPU, cuDNN on GPU), "auto" the fused one on CPU where it builds. Both
+    compute the same function of the same parameters (an nn.LSTM's). Under bf16 autocast both
+    multiply in bf16 with fp32 sums."""
+
+    def __init__(self, hidden: int = 128, classes: int = 2, kernel: str = "auto"):
         super().__init__()
+        if kernel not in KERNELS:
+            raise ValueError(f"kernel must be one of {KERNELS}, not {kernel!r}")
         self.lstm = nn.LSTM(VOCAB, hidden, batch_first=True)
         self.out = nn.Linear(hidden, classes)
+        self.kernel = kernel
+
+    def uses_fused_kernel(self, device: torch.device, precision: str) -> bool:
+        if self.kernel == "pytorch" or device.type != "cpu":
+            return False
+        usable = fused_lstm.bf16_supported() if precision == "bf16" else fused_lstm.available()
+        if self.kernel == "fused" and not usable:
+            raise RuntimeError(f"kernel 'fused' was asked for, but the C++ kernel could not be built "
+                               f"or has no {precision} support on this CPU")
+        return usable
 
     def forward(self, codes: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """codes (B, T) int, right-padded; lengths (B,). Returns log-probabilities (B, 2).
@@ -22,10 +42,20 @@ class TweetLSTM(nn.Module):
         Padding sits after each tweet's last character, so the LSTM's output at step
         length-1 never sees it: reading there is exact, without packed sequences.
         """
-        x = F.one_hot(codes.long(), VOCAB).float()
-        states, _ = self.lstm(x)
-        last = states[torch.arange(len(codes)), lengths - 1]
+        precision = "bf16" if autocast_dtype(codes.device) == torch.bfloat16 else "fp32"
+        if self.uses_fused_kernel(codes.device, precision):
+            last = fused_lstm.last_hidden_state(self.lstm, codes, lengths, precision)
+        else:
+            states, _ = self.lstm(F.one_hot(codes.long(), VOCAB).float())
+            last = states[torch.arange(len(codes)), lengths - 1]
         return F.log_softmax(self.out(last), dim=-1)
+
+
+def autocast_dtype(device: torch.device):
+    """The dtype autocast is active with on this device, or None."""
+    if not torch.is_autocast_enabled(device.type):
+        return None
+    return torch.get_autocast_dtype(device.type)
 
 
 class LSTMCellLoop(nn.Module):

@@ -1,0 +1,80 @@
+"""A one-layer LSTM for right-padded batches that returns the hidden state at each row's last step.
+
+The recurrence runs in a small C++ extension (fused_lstm.cpp, compiled on first use with the
+machine's own vector instructions) that splits the hidden units between the threads. Everything
+else is ATen: the one-hot input projection is a row lookup of W_ih (an embedding of W_ih^T), and
+the recurrent weight's gradient is one large product over all steps. Same function as nn.LSTM;
+the tests compare values and gradients with it.
+
+Precision "bf16" multiplies bf16 operands with fp32 sums, as bf16 autocast does; cell state,
+gates, biases and the input projection stay fp32. It needs AVX512-BF16 (see `bf16_supported`).
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+SOURCE = Path(__file__).with_name("fused_lstm.cpp")
+
+
+@functools.cache
+def extension():
+    """The compiled kernel, or None where it cannot be built (then nn.LSTM is used)."""
+    from torch.utils.cpp_extension import load
+
+    try:
+        # -fopenmp: the kernel's threads are PyTorch's own OpenMP threads (same libgomp).
+        return load(name="assignment5_fused_lstm", sources=[str(SOURCE)],
+                    extra_cflags=["-O3", "-march=native", "-fopenmp"], extra_ldflags=["-fopenmp"])
+    except Exception as error:  # no compiler, no ninja, unsupported platform
+        warnings.warn(f"fused LSTM kernel unavailable ({error.__class__.__name__}: {error}); "
+                      "falling back to nn.LSTM", RuntimeWarning, stacklevel=2)
+        return None
+
+
+def available() -> bool:
+    return extension() is not None
+
+
+def bf16_supported() -> bool:
+    return available() and bool(extension().has_bf16)
+
+
+class _LastStateLSTM(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, table, w_hh, codes, lengths, threads, use_bf16):
+        last, h_all, c_all, gates = extension().forward(table, codes, w_hh, lengths, True, threads, use_bf16)
+        ctx.save_for_backward(table, w_hh, codes, lengths, h_all, c_all, gates)
+        ctx.threads, ctx.use_bf16 = threads, use_bf16
+        return last
+
+    @staticmethod
+    def backward(ctx, d_last):
+        table, w_hh, codes, lengths, h_all, c_all, gates = ctx.saved_tensors
+        d_table, d_gates = extension().backward(d_last.float(), table, codes, w_hh, lengths, c_all, gates,
+                                                ctx.threads, ctx.use_bf16)
+        T, B, G = d_gates.shape
+        d_w_hh = (d_gates.view(T * B, G).t() @ h_all[:-1].reshape(T * B, -1)).float()
+        return d_table, d_w_hh, None, None, None, None
+
+
+def last_hidden_state(lstm: torch.nn.LSTM, codes: torch.Tensor, lengths: torch.Tensor,
+                      precision: str = "fp32", threads: int | None = None) -> torch.Tensor:
+    """Hidden state of `lstm` (one layer, batch_first) after each tweet's last character.
+
+    codes (B, T) int with values < lstm.input_size, right-padded; lengths (B,), each in 1..T.
+    The one-hot input is never built: one-hot(c) @ W_ih^T is row c of W_ih^T, read by the kernel.
+    """
+    threads = torch.get_num_threads() if threads is None else threads
+    use_bf16 = precision == "bf16"
+    table = (lstm.weight_ih_l0.t() + (lstm.bias_ih_l0 + lstm.bias_hh_l0)).float().contiguous()
+    w_hh = lstm.weight_hh_l0.float().contiguous()
+    codes, lengths = codes.t().long().contiguous(), lengths.long().contiguous()
+    if torch.is_grad_enabled() and any(p.requires_grad for p in lstm.parameters()):
+        return _LastStateLSTM.apply(table, w_hh, codes, lengths, threads, use_bf16)
+    return extension().forward(table, codes, w_hh, lengths, False, threads, use_bf16)[0]
