@@ -13,6 +13,10 @@ gates, biases and the input projection stay fp32. It needs AVX512-BF16 (see `bf1
 from __future__ import annotations
 
 import functools
+import hashlib
+import platform
+import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -22,19 +26,35 @@ import torch.nn.functional as F
 SOURCE = Path(__file__).with_name("fused_lstm.cpp")
 
 
+def cpu_tag() -> str:
+    """Short hash of the CPU's feature flags: the kernel is built with -march=native, so a build
+    cached in a home folder shared by different machines (a cluster) must not be reused across them."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((line for line in f if line.startswith("flags")), platform.processor())
+    except OSError:
+        flags = platform.machine() + platform.processor()
+    return hashlib.sha256(flags.encode()).hexdigest()[:10]
+
+
 @functools.cache
 def extension():
     """The compiled kernel, or None where it cannot be built (then nn.LSTM is used)."""
     from torch.utils.cpp_extension import load
 
+    start = time.perf_counter()
     try:
         # -fopenmp: the kernel's threads are PyTorch's own OpenMP threads (same libgomp).
-        return load(name="assignment5_fused_lstm", sources=[str(SOURCE)],
-                    extra_cflags=["-O3", "-march=native", "-fopenmp"], extra_ldflags=["-fopenmp"])
+        module = load(name=f"assignment5_fused_lstm_{cpu_tag()}", sources=[str(SOURCE)],
+                      extra_cflags=["-O3", "-march=native", "-fopenmp"], extra_ldflags=["-fopenmp"])
     except Exception as error:  # no compiler, no ninja, unsupported platform
         warnings.warn(f"fused LSTM kernel unavailable ({error.__class__.__name__}: {error}); "
                       "falling back to nn.LSTM", RuntimeWarning, stacklevel=2)
         return None
+    if (seconds := time.perf_counter() - start) > 5:
+        print(f"[fused_lstm] compiled the C++ LSTM kernel in {seconds:.0f} s (cached for next time)",
+              file=sys.stderr)
+    return module
 
 
 def available() -> bool:
