@@ -14,6 +14,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstring>
+#include <thread>
 #include <vector>
 
 #ifdef __AVX512F__
@@ -174,7 +175,11 @@ struct SpinBarrier {
       arrived.store(0, std::memory_order_relaxed);
       generation.fetch_add(1, std::memory_order_release);
     } else {
-      while (generation.load(std::memory_order_acquire) == gen) cpu_relax();
+      // spin (a step takes microseconds), but give the core away if the partner is not running
+      for (int spins = 0; generation.load(std::memory_order_acquire) == gen; ++spins) {
+        if (spins < 4096) cpu_relax();
+        else std::this_thread::yield();
+      }
     }
   }
   const int parties;
