@@ -210,6 +210,7 @@ def test_killed_run_resumes_to_the_same_result(tiny_npz, tmp_path, kill_on_call)
     restore()
     assert (tmp_path / "run" / "checkpoints" / "last.pt").exists()
     resumed = tweets_train.run(settings(tiny_npz, tmp_path / "run"))
+    assert not (tmp_path / "run" / "checkpoints" / "last.pt").exists()  # finished runs clear it
     for a, b in zip(reference["history"], resumed["history"]):
         assert a["test_accuracy"] == b["test_accuracy"]
         assert a["running_loss"] == pytest.approx(b["running_loss"], rel=1e-5)

@@ -51,7 +51,8 @@ class Checkpointer:
     """Saves training state atomically to ``folder/last.pt``; resumes only the same settings.
 
     The global torch RNG (dropout masks, sampling noise) is saved and restored with every state,
-    so a resumed run draws the same random numbers as one that never stopped."""
+    so a resumed run draws the same random numbers as one that never stopped. A run that finishes
+    clears its checkpoint: it exists only to resume an interrupted run."""
 
     def __init__(self, folder: str | Path, settings: dict):
         self.folder = Path(folder)

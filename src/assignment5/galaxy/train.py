@@ -170,6 +170,7 @@ def run(args) -> dict:
                "parameters": sum(p.numel() for p in model.parameters()),
                "history": history, "final": history[-1]}
     write_json(out / "history.json", summary)
+    checkpoints.clear()  # finished: a forced rerun starts afresh instead of resuming
     return summary
 
 

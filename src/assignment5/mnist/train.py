@@ -171,6 +171,7 @@ def run(args) -> dict:
         "final": history[-1],
     }
     write_json(out / "history.json", summary)
+    checkpoints.clear()  # finished: a forced rerun starts afresh instead of resuming
     return summary
 
 

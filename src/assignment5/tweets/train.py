@@ -147,6 +147,7 @@ def run(args) -> dict:
         "history": history, "final": history[-1],
     }
     write_json(out / "history.json", summary)
+    checkpoints.clear()  # finished: a forced rerun starts afresh instead of resuming
     return summary
 
 
