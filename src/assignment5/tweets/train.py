@@ -139,7 +139,7 @@ def run(args) -> dict:
     torch.save(model.state_dict(), out / "model.pt")
     summary = {
         "settings": settings | {"hidden": 128, "input": "one-hot ASCII, 128",
-                                "train_eval": f"fixed random sample of {len(sample)} training tweets",
+                                "train_eval": f"fixed random sample of {len(sample):,} training tweets",
                                 "train_tweets": len(train), "test_tweets": len(test)},
         "threads": torch.get_num_threads(), "wall_seconds": clock.seconds,
         "iterations_per_second": it / max(step_seconds, 1e-9),
