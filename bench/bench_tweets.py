@@ -45,7 +45,7 @@ def main(threads: int = 2) -> dict:
     def step(name, batches, precision):
         train_step(models[name], optimizers[name], *data.batch(next(batches)), precision)
 
-    kernel = "fused C++ kernel" if models["workflow"].uses_fused_kernel(torch.device("cpu"), precision) else "nn.LSTM"
+    kernel = f'{models["workflow"].kernel_in_use(precision)} kernel'
     result = compare(lambda: step("workflow", bucketed, precision), lambda: step("loop", shuffled, "fp32"),
                      units_per_call=1, rounds=5, calls=40)
     print(report(f"tweets LSTM ({kernel}, {precision}, {threads} threads, {source}) vs a plain fp32 "

@@ -1,10 +1,10 @@
 """A one-layer LSTM for right-padded batches that returns the hidden state at each row's last step.
 
 The recurrence runs in a small C++ extension (fused_lstm.cpp, compiled on first use with the
-machine's own vector instructions) that splits the hidden units between the threads. Everything
-else is ATen: the one-hot input projection is a row lookup of W_ih (an embedding of W_ih^T), and
-the recurrent weight's gradient is one large product over all steps. Same function as nn.LSTM;
-the tests compare values and gradients with it.
+machine's own vector instructions) that splits the hidden units between the threads and reads
+each one-hot input's projection as a row of W_ih^T + biases. The recurrent weight's gradient is
+one large ATen product over all steps. Same function as nn.LSTM; the tests compare values and
+gradients with it.
 
 Precision "bf16" multiplies bf16 operands with fp32 sums, as bf16 autocast does; cell state,
 gates, biases and the input projection stay fp32. It needs AVX512-BF16 (see `bf16_supported`).

@@ -27,14 +27,15 @@ class TweetLSTM(nn.Module):
         self.out = nn.Linear(hidden, classes)
         self.kernel = kernel
 
-    def uses_fused_kernel(self, device: torch.device, precision: str) -> bool:
+    def kernel_in_use(self, precision: str, device: torch.device = torch.device("cpu")) -> str:
+        """"fused" or "pytorch": what forward runs for this precision on this device."""
         if self.kernel == "pytorch" or device.type != "cpu":
-            return False
+            return "pytorch"
         usable = fused_lstm.bf16_supported() if precision == "bf16" else fused_lstm.available()
         if self.kernel == "fused" and not usable:
             raise RuntimeError(f"kernel 'fused' was asked for, but the C++ kernel could not be built "
                                f"or has no {precision} support on this CPU")
-        return usable
+        return "fused" if usable else "pytorch"
 
     def forward(self, codes: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """codes (B, T) int, right-padded; lengths (B,). Returns log-probabilities (B, 2).
@@ -43,7 +44,7 @@ class TweetLSTM(nn.Module):
         length-1 never sees it: reading there is exact, without packed sequences.
         """
         precision = "bf16" if autocast_dtype(codes.device) == torch.bfloat16 else "fp32"
-        if self.uses_fused_kernel(codes.device, precision):
+        if self.kernel_in_use(precision, codes.device) == "fused":
             last = fused_lstm.last_hidden_state(self.lstm, codes, lengths, precision)
         else:
             states, _ = self.lstm(F.one_hot(codes.long(), VOCAB).float())

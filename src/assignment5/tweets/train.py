@@ -100,7 +100,7 @@ def run(args) -> dict:
                                               "batch_size", "lr", "optimizer", "seed")}
     settings["precision"] = precision
     model = TweetLSTM(kernel=args.kernel)
-    settings["kernel"] = "fused" if model.uses_fused_kernel(torch.device("cpu"), precision) else "pytorch"
+    settings["kernel"] = model.kernel_in_use(precision)
     optimizer = make_optimizer(model, args.optimizer, args.lr)
     checkpoints = Checkpointer(out / "checkpoints", settings)
     history, it, epoch, position, spent, step_seconds = [], 0, 0, 0, 0.0, 0.0
