@@ -209,8 +209,10 @@ void run_parts(int64_t parts, const F& work) {
   TORCH_CHECK(!short_of_threads, "fused LSTM: OpenMP ran fewer threads than parts");
 }
 
+// Shapes and types always; the values (a pass over codes and lengths) only where they arrive:
+// backward gets the tensors forward already checked.
 void check_inputs(const at::Tensor& table, const at::Tensor& codes, const at::Tensor& w_hh,
-                  const at::Tensor& lengths) {
+                  const at::Tensor& lengths, bool check_values) {
   TORCH_CHECK(table.dim() == 2 && table.scalar_type() == at::kFloat && table.is_contiguous() && table.is_cpu(),
               "fused LSTM: input table must be a contiguous float32 CPU tensor (V, 4H)");
   TORCH_CHECK(codes.dim() == 2 && codes.scalar_type() == at::kLong && codes.is_contiguous(),
@@ -221,7 +223,7 @@ void check_inputs(const at::Tensor& table, const at::Tensor& codes, const at::Te
   TORCH_CHECK(w_hh.size(1) % kLanes == 0, "fused LSTM: hidden size must be a multiple of ", kLanes);
   TORCH_CHECK(lengths.dim() == 1 && lengths.size(0) == codes.size(1) && lengths.scalar_type() == at::kLong,
               "fused LSTM: lengths must be int64 of size B");
-  if (codes.numel() == 0) return;
+  if (!check_values || codes.numel() == 0) return;
   TORCH_CHECK(lengths.min().item<int64_t>() >= 1 && lengths.max().item<int64_t>() <= codes.size(0),
               "fused LSTM: every length must be in 1..T");
   TORCH_CHECK(codes.min().item<int64_t>() >= 0 && codes.max().item<int64_t>() < table.size(0),
@@ -244,8 +246,11 @@ std::vector<at::Tensor> forward(const at::Tensor& table, const at::Tensor& codes
   const int64_t T_ = codes.size(0), B = codes.size(1), G = table.size(1), H = G / 4;
   auto opts = table.options();
   at::Tensor last = at::zeros({B, H}, opts);
-  at::Tensor h_all = at::zeros({save ? T_ + 1 : 2, B, H}, opts.dtype(operand_dtype<Op>()));
-  at::Tensor c_all = at::zeros({save ? T_ + 1 : 1, B, H}, opts);
+  // only the initial states need zeros; every later step is written before it is read
+  at::Tensor h_all = at::empty({save ? T_ + 1 : 2, B, H}, opts.dtype(operand_dtype<Op>()));
+  at::Tensor c_all = at::empty({save ? T_ + 1 : 1, B, H}, opts);
+  h_all[0].zero_();
+  c_all[0].zero_();
   at::Tensor gates = save ? at::empty({T_, B, G}, opts) : at::empty({0}, opts);
   const int64_t parts = choose_parts(threads, H), Hp = H / parts;
   const float* xp = table.data_ptr<float>();
@@ -354,7 +359,7 @@ std::vector<at::Tensor> backward(const at::Tensor& d_last, int64_t vocab, const 
 // h (T+1, B, H; bf16 with use_bf16), c (T+1, B, H) and the gate activations (T, B, 4H) for backward.
 std::vector<at::Tensor> lstm_forward(const at::Tensor& table, const at::Tensor& codes, const at::Tensor& w_hh,
                                      const at::Tensor& lengths, bool save, int64_t threads, bool use_bf16) {
-  check_inputs(table, codes, w_hh, lengths);
+  check_inputs(table, codes, w_hh, lengths, /*check_values=*/true);
   TORCH_CHECK(!use_bf16 || kHasBf16, "fused LSTM: bf16 needs a CPU with AVX512-BF16");
   return use_bf16 ? forward<Bf16>(table, codes, w_hh, lengths, save, threads)
                   : forward<Fp32>(table, codes, w_hh, lengths, save, threads);
@@ -366,7 +371,7 @@ std::vector<at::Tensor> lstm_forward(const at::Tensor& table, const at::Tensor& 
 std::vector<at::Tensor> lstm_backward(const at::Tensor& d_last, const at::Tensor& table, const at::Tensor& codes,
                                       const at::Tensor& w_hh, const at::Tensor& lengths, const at::Tensor& c_all,
                                       const at::Tensor& gates, int64_t threads, bool use_bf16) {
-  check_inputs(table, codes, w_hh, lengths);
+  check_inputs(table, codes, w_hh, lengths, /*check_values=*/false);
   const int64_t B = codes.size(1), H = w_hh.size(1);
   TORCH_CHECK(gates.dim() == 3 && gates.size(0) == codes.size(0) && gates.size(1) == B && gates.size(2) == 4 * H,
               "fused LSTM: saved gates do not match the codes");
