@@ -1,6 +1,7 @@
 # assignment5: every answer, number and figure of the assignment, compiled into one PDF.
-#   snakemake --cores 2 report/assignment5.pdf                                  (default budgets)
-#   snakemake --cores 2 --configfile config/smoke.yaml report/assignment5.pdf   (smoke)
+#   snakemake --cores 2                                   (default budget: report/assignment5.pdf)
+#   snakemake --cores 2 --configfile config/smoke.yaml    (smoke: report/assignment5-smoke.pdf)
+
 
 configfile: "config/config.yaml"
 
@@ -16,4 +17,4 @@ include: "workflow/rules/report.smk"
 rule all:
     default_target: True
     input:
-        paths.REPORT_PDF,
+        P.report_pdf,

@@ -40,3 +40,14 @@ def kill_on_call(monkeypatch):
         return lambda: monkeypatch.setattr(module, name, real)
 
     return install
+
+
+def step_settings(step: str, run: str | None = None, **overrides):
+    """A step's typed settings from config/config.yaml, with some values replaced."""
+    import dataclasses
+
+    from assignment5 import settings
+
+    config = settings.load_config([ROOT / "config" / "config.yaml"])
+    typed = settings.STEP_CLASSES[step].from_dict(settings.for_step(config, step, run))
+    return dataclasses.replace(typed, **overrides)

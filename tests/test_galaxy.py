@@ -2,7 +2,6 @@
 
 import csv
 import math
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -12,6 +11,7 @@ from PIL import Image
 from assignment5.galaxy import data as gdata
 from assignment5.galaxy import train as gtrain
 from assignment5.galaxy.models import build, vae_loss
+from conftest import step_settings
 
 IDS = [100008, 100023, 100053, 100078, 100090, 100122, 100123, 100128]
 
@@ -74,8 +74,13 @@ def test_real_label_file_matches_the_rules(shared_data):
     assert sum(1 for _, m in labels.values() if m) == 27675
 
 
+def prep(galaxy_dir, threads=2, **overrides):
+    s = step_settings("galaxy_data", **({"image_size": 32, "test_fraction": 0.3} | overrides))
+    return gdata.preprocess(s, galaxy_dir / gdata.LABELS_KAGGLE, galaxy_dir / gdata.IMAGE_DIR, threads)
+
+
 def test_preprocess_skips_and_lists_corrupt_jpegs(galaxy_dir):
-    arrays, summary = gdata.preprocess(galaxy_dir, crop=207, size=32, test_fraction=0.3, threads=2)
+    arrays, summary = prep(galaxy_dir)
     assert summary["unreadable"] == 1 and summary["unreadable_files"][0]["file"] == f"{IDS[3]}.jpg"
     assert arrays["images"].shape == (7, 32, 32, 3) and arrays["images"].dtype == np.uint8
     assert IDS[3] not in arrays["ids"].tolist()
@@ -86,16 +91,16 @@ def test_preprocess_skips_and_lists_corrupt_jpegs(galaxy_dir):
 
 
 def test_corrupt_jpeg_can_be_fatal(galaxy_dir):
-    with pytest.raises(gdata.GalaxyDataError, match=f"{IDS[3]}.jpg: unreadable JPEG"):
-        gdata.preprocess(galaxy_dir, 207, 32, 0.3, threads=1, on_corrupt="error")
+    with pytest.raises(gdata.GalaxyDataError, match=f"{IDS[3]}.jpg: unreadable image"):
+        prep(galaxy_dir, threads=1, corrupt_images="error")
 
 
 def test_missing_inputs_say_what_to_put_where(tmp_path):
     with pytest.raises(gdata.GalaxyDataError, match="images_training_rev1"):
-        gdata.preprocess(tmp_path, 207, 32, 0.1, 1)
+        prep(tmp_path)
     (tmp_path / "images_training_rev1").mkdir()
     with pytest.raises(gdata.GalaxyDataError, match="galaxy_labels.csv"):
-        gdata.preprocess(tmp_path, 207, 32, 0.1, 1)
+        gdata.read_labels(tmp_path)
 
 
 def test_split_is_stable_and_near_the_fraction():
@@ -152,27 +157,41 @@ def tiny_npz(tmp_path):
     return path
 
 
-def args(npz, out, arch="conv", **extra):
-    base = dict(data=str(npz), arch=arch, out_dir=str(out), epochs=4, latent_dim=4, batch_size=16, lr=2e-3,
-                beta=1.0, kl_warmup_epochs=0, evals_per_epoch=1, eval_sample=48, precision="fp32",
-                channels_last=False, threads=1, seed=0, dry_run=False)
-    return SimpleNamespace(**(base | extra))
+def train(npz, out, arch="conv", **overrides):
+    s = step_settings("galaxy_train", arch, **({"epochs": 4, "latent_dim": 4, "batch_size": 16, "lr": 2e-3,
+                                                "evals_per_epoch": 1, "eval_sample": 48,
+                                                "precision": "fp32", "channels_last": False} | overrides))
+    return gtrain.run(s, data=str(npz), model=str(out / "model.pt"), history=str(out / "history.json"),
+                      threads=1)
 
 
 @pytest.mark.parametrize("arch", ["mlp", "conv", "resnet"])
 def test_short_training_lowers_the_loss(tiny_npz, tmp_path, arch):
-    summary = gtrain.run(args(tiny_npz, tmp_path, arch, epochs=10, lr=1e-3))
+    summary = train(tiny_npz, tmp_path, arch, epochs=10, lr=1e-3)
     first, last = summary["history"][0]["test"], summary["history"][-1]["test"]
     assert last["neg_elbo"] < first["neg_elbo"] and last["mse"] < first["mse"]
 
 
-def test_killed_run_resumes(tiny_npz, tmp_path, kill_on_call):
-    reference = gtrain.run(args(tiny_npz, tmp_path / "ref"))
+def test_killed_run_resumes_from_its_checkpoint(tiny_npz, tmp_path, kill_on_call):
+    reference = train(tiny_npz, tmp_path / "ref")
     # 2 initial evaluations + 2 per epoch: the 7th is at the end of epoch 3
     restore = kill_on_call(gtrain, "reconstruction_error", 7)
     with pytest.raises(KeyboardInterrupt):
-        gtrain.run(args(tiny_npz, tmp_path / "run"))
+        train(tiny_npz, tmp_path / "run")
     restore()
-    resumed = gtrain.run(args(tiny_npz, tmp_path / "run"))
+    steps = {"n": 0}
+    real_step = gtrain.train_step
+
+    def counting_step(*args, **kwargs):
+        steps["n"] += 1
+        return real_step(*args, **kwargs)
+
+    gtrain.train_step = counting_step
+    try:
+        resumed = train(tiny_npz, tmp_path / "run")
+    finally:
+        gtrain.train_step = real_step
+    per_epoch = -(-72 // 16)  # 72 training images (a quarter of 96 are test), batches of 16
+    assert resumed["resumed_from_epoch"] == 2 and steps["n"] == 2 * per_epoch
     assert len(resumed["history"]) == len(reference["history"])
     assert resumed["final"]["test"]["bce"] == pytest.approx(reference["final"]["test"]["bce"], rel=1e-4)

@@ -5,7 +5,6 @@ import io
 import os
 import pickle
 import struct
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -16,6 +15,7 @@ from assignment5.mnist import data as mnist_data
 from assignment5.mnist.model import VGG11, layer_table
 from assignment5.mnist import train as mnist_train
 from assignment5.mnist.train import load_split, make_optimizer, train_epoch
+from conftest import step_settings
 
 TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
@@ -23,9 +23,10 @@ TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 
 @pytest.fixture(scope="module")
 def mnist(tmp_path_factory):
-    """The real data set from the PyPI wheel (checksummed); reuses the workflow's copy if present."""
-    if os.path.exists(paths.MNIST_NPZ):
-        return dict(np.load(paths.MNIST_NPZ))
+    """The real data set from the PyPI wheel (checksummed); reuses a workflow's copy if present."""
+    for budget in ("default", "smoke", "full"):
+        if os.path.exists(paths.for_budget(budget).mnist_npz):
+            return dict(np.load(paths.for_budget(budget).mnist_npz))
     wheel = mnist_data.download_wheel(tmp_path_factory.mktemp("wheel"))
     return mnist_data.read_wheel(wheel)
 
@@ -93,21 +94,21 @@ def test_a_few_batches_lower_the_loss(mnist):
     x, y = load_split(npz, "train", 256)
     assert x.shape == (256, 1, 32, 32) and x.dtype == torch.uint8
     model = VGG11()
-    args = SimpleNamespace(lr=0.02, momentum=0.9, weight_decay=0.0, epochs=6)
-    optimizer, scheduler = make_optimizer(model, args, steps_per_epoch=4)
+    s = step_settings("mnist_train", lr=0.02, weight_decay=0.0, epochs=6)
+    optimizer, scheduler = make_optimizer(model, s, steps_per_epoch=4)
     g = torch.Generator().manual_seed(0)
     losses = [train_epoch(model, optimizer, scheduler, x, y, 64, "fp32", False, g)["loss"] for _ in range(6)]
     assert losses[-1] < 0.7 * losses[0], losses
 
 
-def test_killed_run_resumes_to_the_same_result(mnist, tmp_path, kill_on_call):
+def test_killed_run_resumes_from_its_checkpoint(mnist, tmp_path, kill_on_call):
     np.savez(tmp_path / "mnist.npz", **{k: v[:256] for k, v in mnist.items()})
 
     def run(out):
-        return mnist_train.run(SimpleNamespace(
-            data=tmp_path / "mnist.npz", out_dir=tmp_path / out, epochs=3, batch_size=64, lr=0.02,
-            momentum=0.9, weight_decay=0.0, precision="fp32", channels_last=True, train_limit=256,
-            test_limit=128, threads=1, seed=0, dry_run=False))
+        s = step_settings("mnist_train", epochs=3, batch_size=64, lr=0.02, weight_decay=0.0,
+                          precision="fp32", train_limit=256, test_limit=128)
+        return mnist_train.run(s, data=str(tmp_path / "mnist.npz"), model=str(tmp_path / out / "model.pt"),
+                               history=str(tmp_path / out / "history.json"), threads=1)
 
     reference = run("ref")
     restore = kill_on_call(mnist_train, "evaluate", 3)  # epoch 1 checkpointed; dies in epoch 2
@@ -115,7 +116,19 @@ def test_killed_run_resumes_to_the_same_result(mnist, tmp_path, kill_on_call):
         run("run")
     restore()
     assert (tmp_path / "run" / "checkpoints" / "last.pt").exists()
-    resumed = run("run")
+    epochs = {"n": 0}
+    real_epoch = mnist_train.train_epoch
+
+    def counting_epoch(*args, **kwargs):
+        epochs["n"] += 1
+        return real_epoch(*args, **kwargs)
+
+    mnist_train.train_epoch = counting_epoch
+    try:
+        resumed = run("run")
+    finally:
+        mnist_train.train_epoch = real_epoch
+    assert epochs["n"] == 2 and resumed["resumed_from_epoch"] == 1  # epoch 1 came from the checkpoint
     assert [r["epoch"] for r in resumed["history"]] == [1, 2, 3]
     for a, b in zip(reference["history"], resumed["history"]):
         assert a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-5)

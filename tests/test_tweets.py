@@ -12,6 +12,11 @@ from assignment5.tweets import data as tweets_data
 from assignment5.tweets import train as tweets_train
 from assignment5.tweets import fused_lstm
 from assignment5.tweets.model import LSTMCellLoop, Tweets, TweetLSTM
+from assignment5.io import read_json
+from conftest import ROOT, step_settings
+
+needs_kernel = pytest.mark.skipif(not fused_lstm.available(),
+                                  reason="the C++ LSTM kernel cannot be built here (no compiler?)")
 
 CSV = (
     "text,label\n"
@@ -53,12 +58,12 @@ def test_non_ascii_folding():
 
 def test_missing_source_says_what_to_put_where(tmp_path):
     with pytest.raises(tweets_data.TweetDataError, match="put tweets_train.csv and tweets_test.csv"):
-        tweets_data.read_source("train", tmp_path, None)
+        tweets_data.read_source("train", str(tmp_path / "tweets_train.csv"), None)
 
 
 def test_real_files_load(shared_data):
-    text, name = tweets_data.read_source("test", shared_data / "tweets", None)
-    texts, labels, report = tweets_data.parse_csv(text, name, 280, "skip")
+    text, name = tweets_data.read_source("test", str(shared_data / "tweets" / "tweets_test.csv"), None)
+    texts, labels, report = tweets_data.parse_csv(text, name, 280, "skip", 0.01)
     assert report.rows == 9801 and labels.count(0) == 4879 and labels.count(1) == 4922
 
 
@@ -67,7 +72,7 @@ def test_model_shapes_and_padding_invariance():
     data = Tweets.from_texts(["hello there", "hi", "a much longer tweet than the others"], [1, 0, 1])
     codes, lengths, labels = data.batch([0, 1, 2])
     assert codes.shape == (3, 35) and lengths.tolist() == [11, 2, 35]
-    model = TweetLSTM().eval()
+    model = TweetLSTM(hidden=128).eval()
     out = model(codes, lengths)
     assert out.shape == (3, 2) and torch.allclose(out.exp().sum(1), torch.ones(3))
     padded = torch.cat([codes, torch.full((3, 20), 65, dtype=codes.dtype)], 1)  # junk after the end
@@ -78,7 +83,7 @@ def test_model_shapes_and_padding_invariance():
 
 def test_fast_model_equals_lstmcell_loop():
     torch.manual_seed(0)
-    fast, loop = TweetLSTM(), LSTMCellLoop()
+    fast, loop = TweetLSTM(hidden=128), LSTMCellLoop(hidden=128)
     loop.cell.weight_ih.data = fast.lstm.weight_ih_l0.data.clone()
     loop.cell.weight_hh.data = fast.lstm.weight_hh_l0.data.clone()
     loop.cell.bias_ih.data = fast.lstm.bias_ih_l0.data.clone()
@@ -105,6 +110,7 @@ def random_batch(batch=37, steps=23, seed=0):
     return codes, lengths
 
 
+@needs_kernel
 @pytest.mark.parametrize("threads", [1, 2])
 def test_fused_kernel_equals_nn_lstm_values_and_gradients(threads):
     torch.manual_seed(0)
@@ -137,6 +143,7 @@ def test_fused_kernel_in_bf16_is_as_close_as_autocast():
     assert (grad - exact_grad).abs().max() < 0.02 * exact_grad.abs().max()
 
 
+@needs_kernel
 def test_fused_kernel_rejects_bad_codes_and_lengths():
     lstm = torch.nn.LSTM(128, 128, batch_first=True)
     codes, lengths = random_batch(batch=4, steps=5)
@@ -146,10 +153,11 @@ def test_fused_kernel_rejects_bad_codes_and_lengths():
         fused_lstm.last_hidden_state(lstm, codes, lengths * 0)
 
 
+@needs_kernel
 def test_both_kernels_give_the_same_model():
     torch.manual_seed(0)
-    fused = TweetLSTM(kernel="fused")
-    reference = TweetLSTM(kernel="pytorch")
+    fused = TweetLSTM(hidden=128, kernel="fused")
+    reference = TweetLSTM(hidden=128, kernel="pytorch")
     reference.load_state_dict(fused.state_dict())
     codes, lengths = random_batch()
     assert torch.allclose(fused(codes, lengths), reference(codes, lengths), atol=1e-6)
@@ -159,14 +167,14 @@ def test_without_the_kernel_auto_falls_back_and_fused_says_why(monkeypatch):
     monkeypatch.setattr(fused_lstm, "available", lambda: False)
     monkeypatch.setattr(fused_lstm, "bf16_supported", lambda: False)
     codes, lengths = random_batch(batch=3, steps=4)
-    assert TweetLSTM(kernel="auto")(codes, lengths).shape == (3, 2)
+    assert TweetLSTM(hidden=16, kernel="auto")(codes, lengths).shape == (3, 2)
     with pytest.raises(RuntimeError, match="could not be built"):
-        TweetLSTM(kernel="fused")(codes, lengths)
+        TweetLSTM(hidden=16, kernel="fused")(codes, lengths)
 
 
 def test_bucketed_batches_cover_every_tweet_once():
     data = Tweets.from_texts([f"t{'x' * (i % 37)}" for i in range(1000)])
-    batches = data.bucketed_batches(32, np.random.default_rng(0))
+    batches = data.bucketed_batches(32, np.random.default_rng(0), 50)
     flat = np.concatenate(batches)
     assert sorted(flat.tolist()) == list(range(1000)) and max(len(b) for b in batches) == 32
 
@@ -186,38 +194,66 @@ def tiny_npz(tmp_path):
     return path
 
 
-def settings(npz, out, **extra):
-    base = dict(data=str(npz), out_dir=str(out), iterations=300, eval_every=100, train_eval_sample=200,
-                batch_size=32, lr=0.01, optimizer="adam", checkpoint_every=100, threads=1, seed=0,
-                precision="fp32", kernel="auto")
-    return SimpleNamespace(**(base | extra))
+def train(npz, out, **overrides):
+    s = step_settings("tweets_train", iterations=300, eval_every=100, train_eval_sample=200, lr=0.01,
+                      checkpoint_every=100, precision="fp32", **overrides)
+    return tweets_train.run(s, data=str(npz), model=str(out / "model.pt"),
+                            history=str(out / "history.json"), threads=1)
 
 
 def test_short_training_learns(tiny_npz, tmp_path):
-    summary = tweets_train.run(settings(tiny_npz, tmp_path / "run"))
+    summary = train(tiny_npz, tmp_path / "run")
     history = summary["history"]
     assert history[-1]["running_loss"] < 0.5 * history[0]["running_loss"]
     assert history[-1]["test_accuracy"] > 0.9
     assert (tmp_path / "run" / "model.pt").exists()
 
 
-def test_killed_run_resumes_to_the_same_result(tiny_npz, tmp_path, kill_on_call):
-    reference = tweets_train.run(settings(tiny_npz, tmp_path / "ref"))
+def test_killed_run_resumes_from_its_checkpoint(tiny_npz, tmp_path, kill_on_call):
+    reference = train(tiny_npz, tmp_path / "ref")
     # train + test evaluations at iteration 100 go through; the run dies at 200
     restore = kill_on_call(tweets_train, "evaluate", 3)
     with pytest.raises(KeyboardInterrupt):
-        tweets_train.run(settings(tiny_npz, tmp_path / "run"))
+        train(tiny_npz, tmp_path / "run")
     restore()
-    assert (tmp_path / "run" / "checkpoints" / "last.pt").exists()
-    resumed = tweets_train.run(settings(tiny_npz, tmp_path / "run"))
-    assert not (tmp_path / "run" / "checkpoints" / "last.pt").exists()  # finished runs clear it
+    checkpoint = tmp_path / "run" / "checkpoints" / "last.pt"
+    assert checkpoint.exists()
+    steps = {"n": 0}
+    real_step = tweets_train.train_step
+
+    def counting_step(*args):
+        steps["n"] += 1
+        return real_step(*args)
+
+    tweets_train.train_step = counting_step
+    try:
+        resumed = train(tiny_npz, tmp_path / "run")
+    finally:
+        tweets_train.train_step = real_step
+    # only the 200 iterations after the checkpoint ran, and the history says so
+    assert steps["n"] == 200 and resumed["resumed_from_iteration"] == 100
+    assert resumed["iterations_run"] == 200
+    assert not checkpoint.exists()  # finished runs clear it
     for a, b in zip(reference["history"], resumed["history"]):
         assert a["test_accuracy"] == b["test_accuracy"]
         assert a["running_loss"] == pytest.approx(b["running_loss"], rel=1e-5)
 
 
+def test_checkpoint_of_other_data_is_not_resumed(tiny_npz, tmp_path, kill_on_call, capsys):
+    restore = kill_on_call(tweets_train, "evaluate", 3)
+    with pytest.raises(KeyboardInterrupt):
+        train(tiny_npz, tmp_path / "run")
+    restore()
+    arrays = dict(np.load(tiny_npz))
+    arrays["train_labels"] = 1 - arrays["train_labels"]  # a regenerated dataset
+    np.savez(tiny_npz, **arrays)
+    resumed = train(tiny_npz, tmp_path / "run")
+    assert resumed["resumed_from_iteration"] == 0
+    assert "other settings or data" in capsys.readouterr().out
+
+
 def test_predict_reads_stdin(tiny_npz, tmp_path):
-    tweets_train.run(settings(tiny_npz, tmp_path / "run"))
+    train(tiny_npz, tmp_path / "run")
     out = subprocess.run([sys.executable, "-m", "assignment5.tweets.predict", "--model",
                           str(tmp_path / "run" / "model.pt")], input="love great happy\nhate awful sad\n",
                          capture_output=True, text=True, check=True).stdout.splitlines()
@@ -226,7 +262,10 @@ def test_predict_reads_stdin(tiny_npz, tmp_path):
 
 
 def test_dry_run_entry_point(tiny_npz, tmp_path):
-    subprocess.run([sys.executable, "-m", "assignment5.tweets.train", "--data", str(tiny_npz),
-                    "--out-dir", str(tmp_path), "--dry-run", "--threads", "1"], check=True,
-                   capture_output=True)
-    assert (tmp_path / "history.json").exists()
+    result = subprocess.run(
+        [sys.executable, "-m", "assignment5.tweets.train", "--data", str(tiny_npz), "--model",
+         str(tmp_path / "model.pt"), "--history", str(tmp_path / "history.json"), "--dry-run",
+         "--threads", "1", "--config", str(ROOT / "config" / "config.yaml")],
+        capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert len(read_json(tmp_path / "history.json")["history"]) == 3  # 60 iterations, every 20

@@ -28,3 +28,15 @@ def write_json(path: str | Path, data) -> None:
 def read_json(path: str | Path):
     with open(path) as f:
         return json.load(f)
+
+
+def write_model(state, path: str | Path) -> None:
+    """torch.save, atomically (a killed job never leaves half a model)."""
+    import torch
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    os.chmod(tmp, default_file_mode())
+    os.replace(tmp, path)

@@ -11,10 +11,14 @@ from pathlib import Path
 
 import jinja2
 
+from assignment5.errors import InputError
+
 _SPECIALS = {
     "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
     "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
     "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}",
+    # braced, so a "[" after "\\" (a table row that starts with it) is not an optional argument
+    "[": "{[}", "]": "{]}",
 }
 _SPECIAL_RE = re.compile("|".join(re.escape(c) for c in _SPECIALS))
 
@@ -65,7 +69,7 @@ def environment(template_dir: str | Path) -> jinja2.Environment:
 _FILE_LINE_ERROR = re.compile(r"^\S+\.(tex|sty|cls):\d+: ")  # -file-line-error format
 
 
-class LatexError(RuntimeError):
+class LatexError(InputError):
     pass
 
 
@@ -83,8 +87,8 @@ def log_errors(log_text: str, context: int = 3, limit: int = 40) -> str:
 def compile_pdf(tex_path: str | Path, pdf_path: str | Path, build_dir: str | Path) -> None:
     """latexmk into build_dir; on success move the PDF into place atomically.
 
-    On failure the previous PDF is removed, so nothing stale looks up to date, and the error
-    carries the relevant lines of the LaTeX log.
+    On failure the previous PDF is kept (the rule marks it update(), so Snakemake restores it
+    too) and the error carries the relevant lines of the LaTeX log.
     """
     tex_path, pdf_path, build_dir = Path(tex_path), Path(pdf_path), Path(build_dir)
     if shutil.which("latexmk") is None:
@@ -97,7 +101,6 @@ def compile_pdf(tex_path: str | Path, pdf_path: str | Path, build_dir: str | Pat
     result = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tex_path.parent)
     built = build_dir / (tex_path.stem + ".pdf")
     if result.returncode != 0 or not built.exists():
-        pdf_path.unlink(missing_ok=True)
         log_file = build_dir / (tex_path.stem + ".log")
         log = log_file.read_text(errors="replace") if log_file.exists() else result.stdout
         raise LatexError(f"LaTeX failed on {tex_path} (full log: {log_file}):\n{log_errors(log)}")

@@ -46,7 +46,7 @@ def device_summary() -> dict:
             "logical_cpus": os.cpu_count(), "gpu": gpu, "torch_threads": torch.get_num_threads()}
 
 
-def collect(profile: str) -> dict:
+def collect(budget: str) -> dict:
     versions = {}
     for name in PACKAGES:
         try:
@@ -58,7 +58,7 @@ def collect(profile: str) -> dict:
         "platform": platform.platform(),
         "packages": versions,
         **device_summary(),
-        "profile": profile,
+        "budget": budget,
         "git_commit": git_commit(),
         "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }

@@ -42,25 +42,38 @@ def autocast(precision: str):
     return contextlib.nullcontext()
 
 
-def fingerprint(settings: dict) -> str:
-    """A short hash of the settings that change what training computes (not threads or paths)."""
-    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+def file_digest(path: str | Path) -> str:
+    """sha256 of a file, read in blocks (inputs are up to a few hundred MB)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def fingerprint(settings: dict, data_files=()) -> str:
+    """A short hash of what a run computes from: its settings and its input data."""
+    payload = json.dumps({"settings": settings, "data": [file_digest(p) for p in data_files]},
+                         sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
 class Checkpointer:
-    """Saves training state atomically to ``folder/last.pt``; resumes only the same settings.
+    """Saves training state atomically to ``path``; resumes only the same settings and data.
 
     The global torch RNG (dropout masks, sampling noise) is saved and restored with every state,
-    so a resumed run draws the same random numbers as one that never stopped. A run that finishes
-    clears its checkpoint: it exists only to resume an interrupted run."""
+    so a resumed run draws the same random numbers as one that never stopped. Everything saved
+    is tensors and plain Python values, so it loads with ``weights_only=True``: a planted file
+    cannot run code. A checkpoint of other settings or data, or one that cannot be read, is set
+    aside with a one-line message and training starts afresh. A run that finishes clears its
+    checkpoint: it exists only to resume an interrupted run."""
 
-    def __init__(self, folder: str | Path, settings: dict):
-        self.folder = Path(folder)
-        self.path = self.folder / "last.pt"
-        self.key = fingerprint(settings)
+    def __init__(self, path: str | Path, settings: dict, data_files=()):
+        self.path = Path(path)
+        self.key = fingerprint(settings, data_files)
 
     def save(self, state: dict) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
         torch.save({"fingerprint": self.key, "torch_rng": torch.get_rng_state(), **state}, tmp)
         os.replace(tmp, self.path)
@@ -68,15 +81,56 @@ class Checkpointer:
     def load(self) -> dict | None:
         if not self.path.exists():
             return None
-        state = torch.load(self.path, map_location="cpu", weights_only=False)
+        try:
+            state = torch.load(self.path, map_location="cpu", weights_only=True)
+            if not isinstance(state, dict) or not isinstance(state.get("torch_rng"), torch.Tensor):
+                raise ValueError("not a checkpoint of this workflow")
+        except Exception as err:  # truncated, corrupt, or holding objects we refuse to unpickle
+            aside = self.path.with_suffix(".unreadable")
+            os.replace(self.path, aside)
+            print(f"[checkpoint] {self.path} could not be read ({type(err).__name__}: "
+                  f"{str(err).splitlines()[0][:200]}); moved to {aside.name}, starting afresh", flush=True)
+            return None
         if state.get("fingerprint") != self.key:
-            print(f"[checkpoint] {self.path} was made with other settings; starting afresh")
+            print(f"[checkpoint] {self.path} was made with other settings or data; starting afresh",
+                  flush=True)
             return None
         torch.set_rng_state(state["torch_rng"])
         return state
 
     def clear(self) -> None:
         self.path.unlink(missing_ok=True)
+
+
+class Progress:
+    """A progress line at most every ``every`` seconds: done/total, elapsed, rate and ETA.
+
+    Plain lines (no carriage returns), so a log file stays readable."""
+
+    def __init__(self, tag: str, total: int, unit: str, done: int = 0, every: float = 30.0):
+        self.tag, self.total, self.unit, self.every = tag, total, unit, every
+        self.start_done, self.start = done, time.perf_counter()
+        self.last = self.start
+
+    def update(self, done: int, force: bool = False, extra: str = "") -> None:
+        now = time.perf_counter()
+        if not force and now - self.last < self.every:
+            return
+        self.last = now
+        elapsed = now - self.start
+        rate = (done - self.start_done) / max(elapsed, 1e-9)
+        eta = (self.total - done) / rate if rate > 0 else float("inf")
+        print(f"[{self.tag}] {done:,}/{self.total:,} {self.unit} ({100 * done / max(self.total, 1):.1f}%), "
+              f"{format_duration(elapsed)} elapsed, {rate:,.1f} {self.unit}/s, "
+              f"ETA {format_duration(eta)}{extra}", flush=True)
+
+
+def format_duration(seconds: float) -> str:
+    if seconds == float("inf"):
+        return "unknown"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
 
 
 class Stopwatch:

@@ -1,20 +1,69 @@
-import glob
-import json
+# Config checks, the budget's paths, the settings each step reads, and the data-source functions.
+# Only functions and names live here; the rules are in one file per section.
 import os
-import sys
+import re
 
+import yaml
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from assignment5 import paths
+from assignment5 import config_check, paths, settings
+from assignment5.errors import InputError
 
-# Stop before any job when a key is unknown, misspelt or of the wrong type.
+with open(workflow.source_path("../schemas/config.schema.yaml")) as schema_file:
+    SCHEMA = yaml.safe_load(schema_file)
+
+# Stop before any job when a key is unknown, misspelt or of the wrong type; command-line values
+# (strings to Snakemake) are first given the schema's types.
+config.update(config_check.coerce(config, SCHEMA, SCHEMA))
 validate(config, schema="../schemas/config.schema.yaml")
+try:
+    config_check.strict_integers(config, SCHEMA, SCHEMA)
+    config_check.unique_bonus_names(config)
+except InputError as err:
+    raise WorkflowError(str(err))
 
-# The interpreter running snakemake runs every step, so an unactivated venv works too.
-PY = f'"{sys.executable}" -m'
+P = paths.for_budget(config["budget"])
 DATA_DIR = config["data_dir"]
+GALAXY_ARCHS = list(paths.GALAXY_ARCHS)
+BONUS_RUNS = settings.bonus_runs(config)
 
 
-def as_json(value):
-    """Pass a config value to an entry point as one shell argument ({params.x:q})."""
-    return json.dumps(value, separators=(",", ":"))
+def step_settings(step):
+    """The settings one rule reads (its params): a change reruns that rule and what follows."""
+    return settings.for_step(config, step)
+
+
+def run_settings(wildcards):
+    return settings.for_step(config, "galaxy_train", wildcards.run)
+
+
+def missing_data(what, folder, needs):
+    return WorkflowError(
+        f"{what} not found under {folder}/: it needs {needs}. The folder comes from the data_dir "
+        f"setting (now {DATA_DIR!r}); set it in config/config.yaml, with "
+        "--config data_dir=/path/to/data, or make report DATA=/path/to/data.")
+
+
+def tweets_source(wildcards):
+    """The two CSV files, or nothing when both URLs are configured (the rule downloads them)."""
+    t = config["tweets"]
+    if t["train_url"] and t["test_url"]:
+        return {}
+    root = os.path.join(DATA_DIR, "tweets")
+    files = {split: os.path.join(root, f"tweets_{split}.csv") for split in ("train", "test")}
+    if not all(os.path.isfile(f) for f in files.values()):
+        raise missing_data("Tweets", root, "tweets_train.csv and tweets_test.csv (header text,label)")
+    return files
+
+
+def galaxy_source(wildcards):
+    """The label file and image folder; fails at once, naming what to put where, when missing."""
+    root = os.path.join(DATA_DIR, "galaxy-zoo")
+    labels = [os.path.join(root, n) for n in ("training_solutions_rev1.csv", "galaxy_labels.csv")]
+    found = [path for path in labels if os.path.isfile(path)]
+    images = os.path.join(root, "images_training_rev1")
+    if not os.path.isdir(images) or not found:
+        raise missing_data("Galaxy Zoo data", root, "images_training_rev1/ (<GalaxyID>.jpg) and "
+                           "training_solutions_rev1.csv or galaxy_labels.csv")
+    return {"labels": found[0], "images": images}

@@ -1,29 +1,24 @@
-def report_inputs():
-    """Every result the template reads, by the name it uses."""
-    inputs = {"cnn": paths.THEORY_CNN, "vae": paths.THEORY_VAE}
-    inputs.update(SECTION_REPORT_INPUTS)
-    return inputs
+localrules:
+    mnist_data,
+    report,
 
 
 rule report:
     """Render report/assignment5.tex.j2 from the result files and compile it with latexmk."""
     input:
         template=paths.REPORT_TEMPLATE,
-        sections=glob.glob("report/section*.tex.j2"),
-        **report_inputs(),
+        sections=paths.REPORT_SECTIONS,
+        **P.report_inputs,
     output:
-        pdf=paths.REPORT_PDF,
-        tex=paths.REPORT_TEX,
-        provenance=paths.REPORT_PROVENANCE,
+        pdf=update(P.report_pdf),  # a failed build restores the last good PDF
+        tex=P.report_tex,
+        provenance=P.report_provenance,
     params:
-        manifest=as_json(report_inputs()),
-        profile=config["profile"],
+        settings=step_settings("report"),
     log:
-        f"{paths.LOGS}/report.log",
+        P.log("report"),
     benchmark:
-        f"{paths.BENCHMARKS}/report.tsv"
+        P.benchmark("report")
     threads: 1
-    shell:
-        "{PY} assignment5.report --manifest {params.manifest:q} --profile {params.profile}"
-        " --template {input.template} --tex {output.tex}"
-        " --pdf {output.pdf} --provenance {output.provenance} 2>&1 | tee {log}"
+    script:
+        "../scripts/report.py"

@@ -1,16 +1,14 @@
 rule theory:
-    """Sections 1 and 4: sympy derivations written as JSON plus LaTeX fragments."""
+    """Sections 1 and 4: sympy derivations written as JSON."""
     output:
-        cnn=paths.THEORY_CNN,
-        vae=paths.THEORY_VAE,
+        cnn=P.theory_cnn,
+        vae=P.theory_vae,
     params:
-        layers=as_json(config["theory"]["cnn"]["layers"]),
-        shape=config["theory"]["cnn"]["input"],
+        settings=step_settings("theory"),
     log:
-        f"{paths.LOGS}/theory.log",
+        P.log("theory"),
     benchmark:
-        f"{paths.BENCHMARKS}/theory.tsv"
+        P.benchmark("theory")
     threads: 1
-    shell:
-        "{PY} assignment5.theory --layers {params.layers:q} --input {params.shape}"
-        " --cnn-out {output.cnn} --vae-out {output.vae} 2>&1 | tee {log}"
+    script:
+        "../scripts/theory.py"

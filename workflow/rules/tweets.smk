@@ -1,81 +1,55 @@
-TWEETS = config["tweets"]
-
-
-def tweets_source(wildcards):
-    """The two CSV files, or nothing when URLs are configured (the rule downloads them)."""
-    if TWEETS.get("train_url") and TWEETS.get("test_url"):
-        return []
-    return [f"{DATA_DIR}/tweets/tweets_train.csv", f"{DATA_DIR}/tweets/tweets_test.csv"]
-
-
 rule tweets_data:
     """Validate the tweet CSVs (labels, malformed rows, non-ASCII) and store ASCII codes."""
     input:
-        tweets_source,
+        unpack(tweets_source),
     output:
-        npz=paths.TWEETS_NPZ,
-        stats=paths.TWEETS_STATS,
+        npz=P.tweets_npz,
+        stats=P.tweets_stats,
     params:
-        source=(f"--train-url {TWEETS['train_url']} --test-url {TWEETS['test_url']}"
-                if TWEETS.get("train_url") and TWEETS.get("test_url")
-                else f"--source-dir {DATA_DIR}/tweets"),
+        settings=step_settings("tweets_data"),
     log:
-        f"{paths.LOGS}/tweets_data.log",
+        P.log("tweets_data"),
     benchmark:
-        f"{paths.BENCHMARKS}/tweets_data.tsv"
+        P.benchmark("tweets_data")
     threads: 1
-    shell:
-        "{PY} assignment5.tweets.data {params.source} --out {output.npz} --stats {output.stats}"
-        " --max-length {TWEETS[max_length]} --malformed-rows {TWEETS[malformed_rows]} 2>&1 | tee {log}"
+    script:
+        "../scripts/tweets_data.py"
 
 
 rule tweets_train:
     """The character LSTM; checkpoints every checkpoint_every iterations and resumes when rerun."""
     input:
-        paths.TWEETS_NPZ,
+        P.tweets_npz,
     output:
-        model=paths.TWEETS_MODEL,
-        history=paths.TWEETS_HISTORY,
+        model=P.tweets_model,
+        history=P.tweets_history,
     params:
-        out_dir=paths.TWEETS_DIR,
+        settings=step_settings("tweets_train"),
     log:
-        f"{paths.LOGS}/tweets_train.log",
+        P.log("tweets_train"),
     benchmark:
-        f"{paths.BENCHMARKS}/tweets_train.tsv"
+        P.benchmark("tweets_train")
     threads: workflow.cores
-    shell:
-        "{PY} assignment5.tweets.train --data {input} --out-dir {params.out_dir}"
-        " --iterations {TWEETS[iterations]} --eval-every {TWEETS[eval_every]}"
-        " --train-eval-sample {TWEETS[train_eval_sample]} --batch-size {TWEETS[batch_size]}"
-        " --lr {TWEETS[lr]} --optimizer {TWEETS[optimizer]} --precision {TWEETS[precision]}"
-        " --kernel {TWEETS[kernel]}"
-        " --checkpoint-every {TWEETS[checkpoint_every]} --seed {TWEETS[seed]}"
-        " --threads {threads} 2>&1 | tee {log}"
+    script:
+        "../scripts/tweets_train.py"
 
 
-rule tweets_report:
+rule tweets_figures:
     """Accuracy curves, tweet-length distribution and example predictions."""
     input:
-        data=paths.TWEETS_NPZ,
-        stats=paths.TWEETS_STATS,
-        model=paths.TWEETS_MODEL,
-        history=paths.TWEETS_HISTORY,
+        data=P.tweets_npz,
+        stats=P.tweets_stats,
+        model=P.tweets_model,
+        history=P.tweets_history,
     output:
-        examples=paths.TWEETS_EXAMPLES,
-        **paths.TWEETS_FIGURES,
+        examples=P.tweets_examples,
+        **P.tweets_figures,
+    params:
+        settings=step_settings("tweets_figures"),
     log:
-        f"{paths.LOGS}/tweets_report.log",
+        P.log("tweets_figures"),
+    benchmark:
+        P.benchmark("tweets_figures")
     threads: 1
-    shell:
-        "{PY} assignment5.tweets.report --data {input.data} --stats {input.stats} --model {input.model}"
-        " --history {input.history} --examples {output.examples}"
-        " --figures {output.curves} {output.lengths} 2>&1 | tee {log}"
-
-
-SECTION_REPORT_INPUTS = globals().get("SECTION_REPORT_INPUTS", {})
-SECTION_REPORT_INPUTS.update(
-    tweets_stats=paths.TWEETS_STATS,
-    tweets_history=paths.TWEETS_HISTORY,
-    tweets_examples=paths.TWEETS_EXAMPLES,
-    **{f"tweets_{k}": v for k, v in paths.TWEETS_FIGURES.items()},
-)
+    script:
+        "../scripts/tweets_figures.py"

@@ -1,7 +1,7 @@
 """Analyse one trained VAE: latent means, a linear probe, class-conditional samples, weights.
 
-    python -m assignment5.galaxy.analyse --data data/galaxy/galaxy.npz \
-        --model results/galaxy/runs/conv/model.pt --out results/galaxy/runs/conv/analysis
+    python -m assignment5.galaxy.analyse --data data/default/galaxy/galaxy.npz \
+        --model results/default/galaxy/runs/conv/model.pt --npz analysis.npz --json analysis.json
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from sklearn.preprocessing import StandardScaler
 from assignment5.galaxy.data import MORPHOLOGIES
 from assignment5.galaxy.models import build
 from assignment5.galaxy.train import as_float
+from assignment5 import settings
 from assignment5.io import write_json
+from assignment5.step import guarded
 from assignment5.training import setup_torch
-
-SAMPLES_PER_CLASS = 8
 
 
 @torch.no_grad()
@@ -71,26 +71,30 @@ def first_layer_filters(model) -> np.ndarray:
     return w.permute(0, 2, 3, 1).numpy()
 
 
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", required=True)
-    parser.add_argument("--model", required=True)
-    parser.add_argument("--out", required=True, help="prefix: writes OUT.npz and OUT.json")
-    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
-    args = parser.parse_args(argv)
-    setup_torch(args.threads, 0)
+def decoder_first_weights(model) -> np.ndarray:
+    """The decoder's first layer as (latent, outputs): one row per latent dimension."""
+    first = next(m for m in model.decoder.modules() if isinstance(m, (torch.nn.Linear,
+                                                                       torch.nn.ConvTranspose2d)))
+    w = first.weight.detach()
+    # nn.Linear stores (out, in): transpose; ConvTranspose2d stores (in, out, kh, kw): flatten.
+    return (w.T if isinstance(first, torch.nn.Linear) else w.reshape(w.shape[0], -1)).numpy()
 
-    saved = torch.load(args.model, map_location="cpu", weights_only=True)
+
+def run(s: settings.GalaxyAnalyse, *, data: str, model: str, npz: str, json: str,
+        threads: int) -> dict:
+    setup_torch(threads, s.seed)
+    per_class = s.generated_per_class
+    saved = torch.load(model, map_location="cpu", weights_only=True)
     model = build(saved["arch"], saved["latent_dim"], saved["size"])
     model.load_state_dict(saved["state_dict"])
     model.eval()
-    npz = np.load(args.data)
-    images = torch.from_numpy(npz["images"]).permute(0, 3, 1, 2).contiguous()
-    test, morph = npz["test"], npz["morphology"]
+    arrays = np.load(data)
+    images = torch.from_numpy(arrays["images"]).permute(0, 3, 1, 2).contiguous()
+    test, morph = arrays["test"], arrays["morphology"]
     mu, log_var = encode_all(model, images)
     probe = linear_probe(mu[~test], morph[~test], mu[test], morph[test])
 
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(s.seed)
     originals, generated, class_sizes = [], [], {}
     for k, name in enumerate(MORPHOLOGIES):
         members = np.flatnonzero((morph == k) & ~test)
@@ -98,24 +102,38 @@ def main(argv=None) -> None:
         if len(members) < 2:
             continue
         mean, cov = class_gaussian(mu[members], log_var[members])
-        pick = rng.choice(members, SAMPLES_PER_CLASS, replace=len(members) < SAMPLES_PER_CLASS)
-        originals.append(npz["images"][pick] / 255.0)
-        generated.append(generate(model, mean, cov, SAMPLES_PER_CLASS, rng))
+        pick = rng.choice(members, per_class, replace=len(members) < per_class)
+        originals.append(arrays["images"][pick] / 255.0)
+        generated.append(generate(model, mean, cov, per_class, rng))
     test_idx = np.flatnonzero(test)[:8]
     with torch.no_grad():
         recon = torch.sigmoid(model(as_float(images[test_idx], False))[0]).permute(0, 2, 3, 1).numpy()
     fc = model.to_mu.weight.detach().numpy()
-    np.savez_compressed(
-        f"{args.out}.npz", test_mu=mu[test], test_morphology=morph[test], originals=np.array(originals),
-        generated=np.array(generated), recon_inputs=npz["images"][test_idx] / 255.0, recon=recon,
-        filters=first_layer_filters(model), fc_mu=fc,
-        fc_decoder=next(m for m in model.decoder.modules() if isinstance(m, (torch.nn.Linear,
-                        torch.nn.ConvTranspose2d))).weight.detach().numpy().reshape(saved["latent_dim"], -1))
+    with open(npz, "wb") as f:  # a file object: np.savez would add .npz to a tmp name
+        np.savez_compressed(
+            f, test_mu=mu[test], test_morphology=morph[test], originals=np.array(originals),
+            generated=np.array(generated), recon_inputs=arrays["images"][test_idx] / 255.0, recon=recon,
+            filters=first_layer_filters(model), fc_mu=fc, fc_decoder=decoder_first_weights(model))
     generated_classes = [n for n in MORPHOLOGIES if class_sizes[n] >= 2]
-    write_json(f"{args.out}.json", {"arch": saved["arch"], "probe": probe, "class_sizes": class_sizes,
-                                    "generated_classes": generated_classes})
+    info = {"arch": saved["arch"], "probe": probe, "class_sizes": class_sizes,
+            "generated_classes": generated_classes, "generated_per_class": per_class}
+    write_json(json, info)
     print(f"[galaxy:{saved['arch']}] linear probe accuracy {probe['accuracy']} "
           f"(majority class {probe['majority']})")
+    return info
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    settings.add_arguments(parser, "galaxy_analyse")
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--npz", required=True)
+    parser.add_argument("--json", required=True)
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    args = parser.parse_args(argv)
+    guarded(lambda: run(settings.from_args(args, "galaxy_analyse"), data=args.data, model=args.model,
+                        npz=args.npz, json=args.json, threads=args.threads))
 
 
 if __name__ == "__main__":

@@ -1,11 +1,17 @@
 """Galaxy Zoo: labels from either CSV layout, centre-cropped and downsampled images, stable split.
 
-    python -m assignment5.galaxy.data --source DATA/galaxy-zoo --out data/galaxy/galaxy.npz \
-        --summary data/galaxy/preprocess.json --crop 207 --size 64 --test-fraction 0.1 --threads 2
+    python -m assignment5.galaxy.data --labels DATA/galaxy-zoo/galaxy_labels.csv \
+        --images DATA/galaxy-zoo/images_training_rev1 --out data/default/galaxy/galaxy.npz \
+        --summary data/default/galaxy/preprocess.json [--config ... | --settings JSON] --threads 2
 
 Labels: ``galaxy_labels.csv`` (GalaxyID, argmax_class, morphology) or Kaggle's
 ``training_solutions_rev1.csv`` (37 probability columns), from which the same two columns are
-derived (argmax of the 37; the morphology thresholds of Zhu et al. 2019, first rule that holds).
+derived (argmax of the 37; the morphology thresholds below, first rule that holds).
+
+Refused with the file and line named: probabilities outside [0, 1] or NaN, an empty or NaN
+class, an unknown morphology, one id listed twice with different labels, no readable image, a
+split without test images. Unreadable images and images over max_image_pixels are skipped and
+listed (or fatal with corrupt_images: error), all decided here, before any training.
 """
 
 from __future__ import annotations
@@ -13,6 +19,8 @@ from __future__ import annotations
 import argparse
 import csv
 import hashlib
+import math
+import os
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -20,13 +28,18 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from assignment5 import settings
+from assignment5.errors import InputError
 from assignment5.io import write_json
+from assignment5.step import guarded
 
 IMAGE_DIR = "images_training_rev1"
 LABELS_SHORT = "galaxy_labels.csv"
 LABELS_KAGGLE = "training_solutions_rev1.csv"
 MORPHOLOGIES = ("round_smooth", "in_between_smooth", "cigar_smooth", "edge_on", "spiral")
-# (morphology, [(column, threshold), ...]) in order: the first rule that holds wins.
+IMAGE_SUFFIXES = (".jpg", ".jpeg")
+# (morphology, [(column, threshold), ...]) in order: the first rule that holds wins. These are
+# the thresholds of Zhu et al. 2019 except Class4.1, where the shared labels use 0.69 (Zhu: 0.619).
 MORPHOLOGY_RULES = (
     ("round_smooth", (("Class1.1", 0.469), ("Class7.1", 0.50))),
     ("in_between_smooth", (("Class1.1", 0.469), ("Class7.2", 0.50))),
@@ -36,7 +49,7 @@ MORPHOLOGY_RULES = (
 )
 
 
-class GalaxyDataError(RuntimeError):
+class GalaxyDataError(InputError):
     pass
 
 
@@ -47,35 +60,66 @@ def morphology_from_row(row: dict[str, float]) -> str:
     return ""
 
 
+def _add_label(labels: dict, seen: dict, galaxy: int, label: tuple[str, str], where: str) -> None:
+    if galaxy in labels and labels[galaxy] != label:
+        raise GalaxyDataError(f"{where}: GalaxyID {galaxy} is listed again with other labels "
+                              f"{label} (first at {seen[galaxy]}: {labels[galaxy]})")
+    labels[galaxy] = label
+    seen.setdefault(galaxy, where)
+
+
+def _read_kaggle(path: Path) -> dict[int, tuple[str, str]]:
+    labels, seen = {}, {}
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        reader = csv.DictReader(f)
+        columns = [c for c in reader.fieldnames or [] if c.startswith("Class")]
+        if len(columns) != 37 or "GalaxyID" not in (reader.fieldnames or []):
+            raise GalaxyDataError(f"{path}, line 1: expected GalaxyID and 37 Class columns, "
+                                  f"found {len(columns)} Class columns")
+        for line, row in enumerate(reader, start=2):
+            where = f"{path}, line {line}"
+            try:
+                galaxy = int(row["GalaxyID"])
+                probs = {c: float(row[c]) for c in columns}
+            except (KeyError, TypeError, ValueError) as err:
+                raise GalaxyDataError(f"{where}: {err}") from err
+            bad = next((c for c, v in probs.items() if math.isnan(v) or not 0 <= v <= 1), None)
+            if bad:
+                raise GalaxyDataError(f"{where}: {bad} = {row[bad]!r} is not a probability in [0, 1]")
+            _add_label(labels, seen, galaxy, (max(columns, key=probs.__getitem__), morphology_from_row(probs)),
+                       where)
+    return labels
+
+
+def _read_short(path: Path) -> dict[int, tuple[str, str]]:
+    labels, seen = {}, {}
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        reader = csv.DictReader(f)
+        for line, row in enumerate(reader, start=2):
+            where = f"{path}, line {line}"
+            try:
+                galaxy = int(row["GalaxyID"])
+                argmax, morphology = (row["argmax_class"] or "").strip(), (row["morphology"] or "").strip()
+            except (KeyError, TypeError, ValueError, AttributeError) as err:
+                raise GalaxyDataError(f"{where}: {err!r} (header must be GalaxyID,argmax_class,morphology)") from err
+            if not argmax or argmax.lower() == "nan":
+                raise GalaxyDataError(f"{where}: argmax_class is empty or NaN")
+            if morphology not in ("", *MORPHOLOGIES):
+                raise GalaxyDataError(f"{where}: unknown morphology {morphology!r} "
+                                      f"(expected one of {', '.join(MORPHOLOGIES)} or empty)")
+            _add_label(labels, seen, galaxy, (argmax, morphology), where)
+    return labels
+
+
 def read_labels(source: Path) -> dict[int, tuple[str, str]]:
-    """GalaxyID -> (argmax_class, morphology) from whichever label file is present."""
-    short, kaggle = source / LABELS_SHORT, source / LABELS_KAGGLE
-    labels: dict[int, tuple[str, str]] = {}
-    if kaggle.exists():
-        with open(kaggle, newline="") as f:
-            reader = csv.DictReader(f)
-            columns = [c for c in reader.fieldnames or [] if c.startswith("Class")]
-            if len(columns) != 37:
-                raise GalaxyDataError(f"{kaggle}: expected 37 Class columns, found {len(columns)}")
-            for line, row in enumerate(reader, start=2):
-                try:
-                    probs = {c: float(row[c]) for c in columns}
-                    galaxy = int(row["GalaxyID"])
-                except (KeyError, TypeError, ValueError) as err:
-                    raise GalaxyDataError(f"{kaggle}, line {line}: {err}") from err
-                labels[galaxy] = (max(columns, key=probs.__getitem__), morphology_from_row(probs))
-        return labels
-    if short.exists():
-        with open(short, newline="") as f:
-            reader = csv.DictReader(f)
-            for line, row in enumerate(reader, start=2):
-                try:
-                    labels[int(row["GalaxyID"])] = (row["argmax_class"], row["morphology"] or "")
-                except (KeyError, TypeError, ValueError) as err:
-                    raise GalaxyDataError(f"{short}, line {line}: {err}") from err
-                if labels[int(row["GalaxyID"])][1] not in ("", *MORPHOLOGIES):
-                    raise GalaxyDataError(f"{short}, line {line}: unknown morphology {row['morphology']!r}")
-        return labels
+    """GalaxyID -> (argmax_class, morphology) from a label file, or from whichever is in source."""
+    source = Path(source)
+    if source.is_file():
+        return _read_kaggle(source) if source.name == LABELS_KAGGLE else _read_short(source)
+    if (source / LABELS_KAGGLE).exists():
+        return _read_kaggle(source / LABELS_KAGGLE)
+    if (source / LABELS_SHORT).exists():
+        return _read_short(source / LABELS_SHORT)
     raise GalaxyDataError(
         f"no labels in {source}: put {LABELS_KAGGLE} (Kaggle, 37 columns) or {LABELS_SHORT} "
         f"(GalaxyID,argmax_class,morphology) there, next to {IMAGE_DIR}/, or set data_dir")
@@ -87,9 +131,15 @@ def in_test_split(galaxy_id: int, test_fraction: float) -> bool:
     return int.from_bytes(digest[:8], "big") / 2**64 < test_fraction
 
 
-def load_image(path: str, crop: int, size: int) -> np.ndarray:
+def load_image(path: str, crop: int, size: int, max_pixels: int) -> np.ndarray:
     """Decode at the smallest DCT scale that keeps the crop >= size pixels, crop, downsample."""
     with Image.open(path) as img:
+        if img.size[0] * img.size[1] > max_pixels:  # checked on the header, before decoding
+            raise GalaxyDataError(f"{img.size[0]}x{img.size[1]} pixels, more than "
+                                  f"galaxy.max_image_pixels = {max_pixels:,}")
+        if min(img.size) < crop:
+            raise GalaxyDataError(f"{img.size[0]}x{img.size[1]} pixels, smaller than the "
+                                  f"{crop}-pixel crop")
         full = img.size[0]
         img.draft("RGB", (full * size // crop, full * size // crop))
         scale = img.size[0] / full
@@ -102,61 +152,85 @@ def load_image(path: str, crop: int, size: int) -> np.ndarray:
 
 
 def _load(job):
-    path, crop, size = job
+    path, crop, size, max_pixels = job
     try:
-        return load_image(path, crop, size), None
+        return load_image(path, crop, size, max_pixels), None
     except Exception as err:  # PIL raises several types for truncated or corrupt files
         return None, f"{type(err).__name__}: {err}"
 
 
-def preprocess(source: Path, crop: int, size: int, test_fraction: float, threads: int,
-               limit: int | None = None, on_corrupt: str = "skip") -> tuple[dict, dict]:
-    image_dir = source / IMAGE_DIR
+def list_images(image_dir: Path) -> list[Path]:
+    """<GalaxyID>.jpg files, any case of the suffix (.jpg, .JPG, .jpeg)."""
+    return sorted((p for p in image_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES),
+                  key=lambda p: p.stem)
+
+
+def preprocess(s: settings.GalaxyData, labels_path: Path, image_dir: Path,
+               threads: int) -> tuple[dict, dict]:
+    image_dir = Path(image_dir)
     if not image_dir.is_dir():
         raise GalaxyDataError(f"missing {image_dir}/: put the Galaxy Zoo training JPGs "
                               "(<GalaxyID>.jpg) there, or set data_dir")
-    labels = read_labels(source)
-    files = sorted(image_dir.glob("*.jpg"), key=lambda p: p.stem)
+    labels = read_labels(labels_path)
+    files = list_images(image_dir)
     known = [p for p in files if p.stem.isdigit() and int(p.stem) in labels]
     if not known:
-        raise GalaxyDataError(f"{image_dir}: none of {len(files)} JPGs has a label")
-    if limit:  # a hash order, so a limited run is a fair sample and stable
-        known = sorted(known, key=lambda p: hashlib.sha256(p.stem.encode()).digest())[:limit]
+        raise GalaxyDataError(f"{image_dir}: none of {len(files)} JPGs has a label in {labels_path}")
+    if s.limit:  # a hash order, so a limited run is a fair sample and stable
+        known = sorted(known, key=lambda p: hashlib.sha256(p.stem.encode()).digest())[:s.limit]
         known.sort(key=lambda p: p.stem)
     started = time.perf_counter()
-    images, ids, bad = [], [], []
-    jobs = [(str(p), crop, size) for p in known]
+    # One preallocated array: memory stays at the output's size however many images there are.
+    images = np.empty((len(known), s.image_size, s.image_size, 3), np.uint8)
+    ids, bad, used = [], [], 0
+    jobs = ((str(p), s.crop, s.image_size, s.max_image_pixels) for p in known)
+    last_print = started
     with ProcessPoolExecutor(max_workers=max(1, threads)) as pool:
         for n, (path, (array, error)) in enumerate(zip(known, pool.map(_load, jobs, chunksize=64)), 1):
             if error:
-                if on_corrupt == "error":
-                    raise GalaxyDataError(f"{path}: unreadable JPEG ({error})")
+                if s.corrupt_images == "error":
+                    raise GalaxyDataError(f"{path}: unreadable image ({error})")
                 bad.append({"file": path.name, "error": error})
             else:
-                images.append(array)
+                images[used] = array
                 ids.append(int(path.stem))
-            if n % max(1, len(known) // 10) == 0 or n == len(known):
-                print(f"[galaxy] decoded {n}/{len(known)} images "
-                      f"({time.perf_counter() - started:.1f}s)", flush=True)
+                used += 1
+            now = time.perf_counter()
+            if now - last_print > 30 or n == len(known):
+                last_print = now
+                print(f"[galaxy] decoded {n:,}/{len(known):,} images ({now - started:.1f}s, "
+                      f"{n / (now - started):.0f} images/s)", flush=True)
     for item in bad:
         print(f"[galaxy] skipped unreadable {item['file']}: {item['error']}")
-    ids_arr = np.array(ids, dtype=np.int64)
+    if not ids:
+        raise GalaxyDataError(f"{image_dir}: none of the {len(known):,} labelled images could be read "
+                              f"(first: {bad[0]['file']}: {bad[0]['error']})")
+    images = images[:used]
+    test = np.array([in_test_split(i, s.test_fraction) for i in ids], dtype=bool)
+    if test.all() or not test.any():
+        raise GalaxyDataError(
+            f"the split of {len(ids)} images has {'no training' if test.all() else 'no test'} images: "
+            f"raise galaxy.limit or adjust galaxy.test_fraction (now {s.test_fraction})")
     classes = sorted({labels[i][0] for i in ids})
     arrays = {
-        "images": np.stack(images) if images else np.zeros((0, size, size, 3), np.uint8),
-        "ids": ids_arr,
-        "test": np.array([in_test_split(i, test_fraction) for i in ids], dtype=bool),
+        "images": images,
+        "ids": np.array(ids, dtype=np.int64),
+        "test": test,
         "argmax_class": np.array([classes.index(labels[i][0]) for i in ids], dtype=np.int64),
         "morphology": np.array([MORPHOLOGIES.index(labels[i][1]) if labels[i][1] else -1 for i in ids],
                                dtype=np.int64),
     }
     morph = arrays["morphology"]
     summary = {
-        "label_file": LABELS_KAGGLE if (source / LABELS_KAGGLE).exists() else LABELS_SHORT,
-        "jpgs_found": len(files), "labelled_jpgs": len(known) if not limit else None,
+        "label_file": Path(labels_path).name if Path(labels_path).is_file() else str(labels_path),
+        "labelled_ids": len(labels), "morphology_rules": [
+            {"class": name, "conditions": [{"column": c, "at_least": t} for c, t in conditions]}
+            for name, conditions in MORPHOLOGY_RULES],
+        "jpgs_found": len(files), "labelled_jpgs": len([p for p in files if p.stem.isdigit()
+                                                        and int(p.stem) in labels]),
         "used": len(ids), "unreadable": len(bad), "unreadable_files": bad[:50],
-        "train": int((~arrays["test"]).sum()), "test": int(arrays["test"].sum()),
-        "crop": crop, "size": size, "test_fraction": test_fraction, "limit": limit,
+        "train": int((~test).sum()), "test": int(test.sum()),
+        "crop": s.crop, "size": s.image_size, "test_fraction": s.test_fraction, "limit": s.limit,
         "argmax_classes": classes, "morphologies": list(MORPHOLOGIES),
         "morphology_counts": {m: int((morph == k).sum()) for k, m in enumerate(MORPHOLOGIES)},
         "unlabelled_morphology": int((morph < 0).sum()),
@@ -165,25 +239,30 @@ def preprocess(source: Path, crop: int, size: int, test_fraction: float, threads
     return arrays, summary
 
 
+def run(s: settings.GalaxyData, *, labels: str, images: str, out: str, summary: str,
+        threads: int) -> dict:
+    arrays, info = preprocess(s, Path(labels), Path(images), threads)
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(out).with_suffix(".tmp.npz")
+    np.savez(tmp, **arrays)
+    os.replace(tmp, out)
+    write_json(summary, info)
+    print(f"[galaxy] wrote {out}: {info['train']:,} train / {info['test']:,} test images, "
+          f"{info['unreadable']} unreadable")
+    return info
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--source", required=True, help="folder with images_training_rev1/ and labels")
+    settings.add_arguments(parser, "galaxy_data")
+    parser.add_argument("--labels", required=True, help=f"{LABELS_KAGGLE} or {LABELS_SHORT}")
+    parser.add_argument("--images", required=True, help=f"the {IMAGE_DIR}/ folder")
     parser.add_argument("--out", required=True)
     parser.add_argument("--summary", required=True)
-    parser.add_argument("--crop", type=int, default=207)
-    parser.add_argument("--size", type=int, default=64)
-    parser.add_argument("--test-fraction", type=float, default=0.1)
-    parser.add_argument("--limit", type=int)
-    parser.add_argument("--corrupt-images", choices=["skip", "error"], default="skip")
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args(argv)
-    arrays, summary = preprocess(Path(args.source), args.crop, args.size, args.test_fraction,
-                                 args.threads, args.limit, args.corrupt_images)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    np.savez(args.out, **arrays)
-    write_json(args.summary, summary)
-    print(f"[galaxy] wrote {args.out}: {summary['train']} train / {summary['test']} test images, "
-          f"{summary['unreadable']} unreadable")
+    guarded(lambda: run(settings.from_args(args, "galaxy_data"), labels=args.labels,
+                        images=args.images, out=args.out, summary=args.summary, threads=args.threads))
 
 
 if __name__ == "__main__":

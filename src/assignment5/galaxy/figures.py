@@ -1,7 +1,7 @@
 """Section 5 figures and the summary table, from the runs' histories and analyses.
 
-    python -m assignment5.galaxy.figures --runs results/galaxy/runs --archs mlp conv resnet \
-        --bonus plain kl-warmup --pca pca.json --summary summary.json --figures curves.pdf ...
+    python -m assignment5.galaxy.figures --runs results/default/galaxy/runs --pca pca.json \
+        --summary summary.json --figures curves.pdf reconstructions.pdf ... [--config ...]
 """
 
 from __future__ import annotations
@@ -13,14 +13,19 @@ import numpy as np
 from sklearn.decomposition import PCA as SkPCA
 
 from assignment5.galaxy.data import MORPHOLOGIES
+from assignment5 import paths, settings
 from assignment5.io import read_json, write_json
+from assignment5.step import guarded
 from assignment5.plotting import image_grid, plt, save
 
 NAMES = {"mlp": "(i) feed-forward", "conv": "(ii) convolutional", "resnet": "(iii) ResNet"}
 COLOURS = {"mlp": "C0", "conv": "C1", "resnet": "C2"}
 
 
-def focus_y(ax, curves: list[tuple[list, list]], also=(), skip: float = 0.05) -> None:
+CURVES_SKIP, BONUS_SKIP = 0.05, 0.2  # share of training left out of the y-range (stated in captions)
+
+
+def focus_y(ax, curves: list[tuple[list, list]], also=(), skip: float = CURVES_SKIP) -> None:
     """Clip the y-axis to the values after the first `skip` of training: the first evaluations'
     losses are many times larger and would flatten everything that follows into one line."""
     tail = [y for xs, ys in curves for x, y in zip(xs, ys) if x >= skip * max(xs)] + list(also)
@@ -137,7 +142,7 @@ def plot_bonus(bonus: dict, path) -> None:
     for name, h in bonus.items():
         curves.append(([r["iteration"] for r in h["history"]], [r["test"]["neg_elbo"] for r in h["history"]]))
         ax.plot(*curves[-1], label=name)
-    focus_y(ax, curves, skip=0.2)
+    focus_y(ax, curves, skip=BONUS_SKIP)
     ax.set_xlabel("training iteration")
     ax.set_ylabel("test negative ELBO per image")
     ax.legend(fontsize=7)
@@ -149,42 +154,66 @@ def run_summary(h: dict) -> dict:
     return {"test": final["test"], "train": final["train"], "epochs": h["settings"]["epochs"],
             "iterations": h["iterations"], "wall_seconds": h["wall_seconds"],
             "images_per_second": h["images_per_second"], "precision": h["settings"]["precision"],
-            "parameters": h["parameters"], "threads": h["threads"], "settings": h["settings"]}
+            "parameters": h["parameters"], "threads": h["threads"], "settings": h["settings"],
+            "architecture": h["architecture"]}
+
+
+FIGURE_ORDER = ("curves", "reconstructions", "generation", "latent", "weights", "bonus")
+
+
+def run(s: settings.GalaxyFigures, *, histories: list[str], analyses: list[str], arrays: list[str],
+        pca: str, summary: str, figures: dict[str, str]) -> dict:
+    """histories: one per run (s.archs, then s.bonus); analyses/arrays: one per architecture."""
+    runs = [*s.archs, *s.bonus]
+    by_run = {run: read_json(path) for run, path in zip(runs, histories)}
+    hist = {a: by_run[a] for a in s.archs}
+    infos = {a: read_json(path) for a, path in zip(s.archs, analyses)}
+    arrays_by_arch = {a: dict(np.load(path)) for a, path in zip(s.archs, arrays)}
+    bonus = {b.removeprefix("bonus-"): by_run[b] for b in s.bonus}
+    baseline = read_json(pca)
+    classes = infos[s.archs[0]]["generated_classes"]
+
+    plot_curves(hist, baseline, figures["curves"])
+    plot_reconstructions(arrays_by_arch, figures["reconstructions"])
+    plot_generation(arrays_by_arch, classes, figures["generation"])
+    explained = plot_latent(arrays_by_arch, {a: infos[a]["probe"] for a in s.archs}, figures["latent"])
+    plot_weights(arrays_by_arch, figures["weights"])
+    plot_bonus(bonus, figures["bonus"])
+    out = {
+        "names": {a: NAMES[a] for a in s.archs},
+        "archs": {a: run_summary(hist[a]) | {"probe": infos[a]["probe"],
+                                              "latent_pca_explained": explained[a]}
+                  for a in s.archs},
+        "bonus": {name: run_summary(h) | {"beta": h["settings"]["beta"],
+                                          "kl_warmup_epochs": h["settings"]["kl_warmup_epochs"]}
+                  for name, h in bonus.items()},
+        "pca": baseline, "generated_classes": classes,
+        "generated_per_class": infos[s.archs[0]]["generated_per_class"],
+        "class_sizes": infos[s.archs[0]]["class_sizes"],
+        "curves_skip_fraction": CURVES_SKIP, "bonus_skip_fraction": BONUS_SKIP,
+    }
+    write_json(summary, out)
+    return out
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", required=True)
-    parser.add_argument("--archs", nargs="+", required=True)
-    parser.add_argument("--bonus", nargs="+", required=True, help="bonus run names (bonus-<variant>)")
+    settings.add_arguments(parser, "galaxy_figures")
+    parser.add_argument("--runs", required=True, help="the runs/ folder (one subfolder per run)")
     parser.add_argument("--pca", required=True)
     parser.add_argument("--summary", required=True)
-    parser.add_argument("--figures", nargs=6, required=True,
-                        metavar=("CURVES", "RECON", "GENERATION", "LATENT", "WEIGHTS", "BONUS"))
+    parser.add_argument("--figures", nargs=6, required=True, metavar=tuple(f.upper() for f in FIGURE_ORDER))
     args = parser.parse_args(argv)
-    runs = Path(args.runs)
-    histories = {a: read_json(runs / a / "history.json") for a in args.archs}
-    infos = {a: read_json(runs / a / "analysis.json") for a in args.archs}
-    analyses = {a: dict(np.load(runs / a / "analysis.npz")) for a in args.archs}
-    bonus = {b.removeprefix("bonus-"): read_json(runs / b / "history.json") for b in args.bonus}
-    pca = read_json(args.pca)
-    classes = infos[args.archs[0]]["generated_classes"]
 
-    plot_curves(histories, pca, args.figures[0])
-    plot_reconstructions(analyses, args.figures[1])
-    plot_generation(analyses, classes, args.figures[2])
-    explained = plot_latent(analyses, {a: infos[a]["probe"] for a in args.archs}, args.figures[3])
-    plot_weights(analyses, args.figures[4])
-    plot_bonus(bonus, args.figures[5])
-    write_json(args.summary, {
-        "archs": {a: run_summary(histories[a]) | {"probe": infos[a]["probe"],
-                                                   "latent_pca_explained": explained[a]}
-                  for a in args.archs},
-        "bonus": {name: run_summary(h) | {"beta": h["settings"]["beta"],
-                                          "kl_warmup_epochs": h["settings"]["kl_warmup_epochs"]}
-                  for name, h in bonus.items()},
-        "pca": pca, "generated_classes": classes, "class_sizes": infos[args.archs[0]]["class_sizes"],
-    })
+    def go():
+        s = settings.from_args(args, "galaxy_figures")
+        runs = Path(args.runs)
+        return run(s, histories=[str(runs / r / paths.HISTORY) for r in [*s.archs, *s.bonus]],
+                   analyses=[str(runs / a / "analysis.json") for a in s.archs],
+                   arrays=[str(runs / a / "analysis.npz") for a in s.archs], pca=args.pca,
+                   summary=args.summary, figures=dict(zip(FIGURE_ORDER, args.figures)))
+
+    guarded(go)
 
 
 if __name__ == "__main__":

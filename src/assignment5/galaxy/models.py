@@ -140,3 +140,19 @@ def build(arch: str, latent_dim: int, size: int) -> VAE:
     if size % 32:
         raise ValueError(f"image size {size} must be a multiple of 32 (five halvings)")
     return ARCHITECTURES[arch](latent_dim, size)
+
+
+def describe(model: VAE) -> dict:
+    """What the PDF says about a model, read from the model itself (not typed in the template)."""
+    convs = [m for m in model.encoder.modules() if isinstance(m, nn.Conv2d)]
+    linears = [m for m in model.encoder.modules() if isinstance(m, nn.Linear)]
+    blocks = [m for m in model.encoder.modules() if isinstance(m, ResBlock)]
+    return {
+        "hidden": [m.out_features for m in linears],
+        "conv_widths": ([b.body[0].out_channels for b in blocks] if blocks
+                        else [m.out_channels for m in convs]),
+        "kernel": list(convs[0].kernel_size) if convs else None,
+        "residual_blocks": len(blocks),
+        "latent_dim": model.latent_dim,
+        "size": model.size,
+    }

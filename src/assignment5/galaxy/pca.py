@@ -1,6 +1,6 @@
 """The baseline: PCA with as many components as the VAE latent, its test reconstruction error.
 
-    python -m assignment5.galaxy.pca --data data/galaxy/galaxy.npz --components 32 --out pca.json
+    python -m assignment5.galaxy.pca --data data/default/galaxy/galaxy.npz --out pca.json [--config ...]
 """
 
 from __future__ import annotations
@@ -11,7 +11,9 @@ import numpy as np
 from sklearn.decomposition import PCA
 
 from assignment5.galaxy.analyse import linear_probe
+from assignment5 import settings
 from assignment5.io import write_json
+from assignment5.step import guarded
 
 EPS = 1e-4  # PCA reconstructions leave [0, 1]; BCE needs them clipped
 
@@ -22,17 +24,12 @@ def reconstruction_errors(x: np.ndarray, recon: np.ndarray) -> dict:
     return {"bce": float(bce), "mse": float(((x - np.clip(recon, 0, 1)) ** 2).mean())}
 
 
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", required=True)
-    parser.add_argument("--components", type=int, required=True)
-    parser.add_argument("--out", required=True)
-    args = parser.parse_args(argv)
-    npz = np.load(args.data)
-    flat = npz["images"].reshape(len(npz["images"]), -1).astype(np.float32) / 255.0
-    test, morph = npz["test"], npz["morphology"]
-    k = min(args.components, int((~test).sum()) - 1)
-    pca = PCA(n_components=k, svd_solver="randomized", random_state=0).fit(flat[~test])
+def run(s: settings.GalaxyPca, *, data: str, out: str, threads: int = 1) -> dict:
+    arrays = np.load(data)
+    flat = arrays["images"].reshape(len(arrays["images"]), -1).astype(np.float32) / 255.0
+    test, morph = arrays["test"], arrays["morphology"]
+    k = min(s.components, int((~test).sum()) - 1)
+    pca = PCA(n_components=k, svd_solver="randomized", random_state=s.seed).fit(flat[~test])
     codes = pca.transform(flat)
     result = {
         "components": k, "explained_variance": float(pca.explained_variance_ratio_.sum()),
@@ -40,9 +37,19 @@ def main(argv=None) -> None:
         "test": reconstruction_errors(flat[test], pca.inverse_transform(codes[test])),
         "probe": linear_probe(codes[~test], morph[~test], codes[test], morph[test]),
     }
-    write_json(args.out, result)
+    write_json(out, result)
     print(f"[galaxy:pca] {k} components: test BCE/px {result['test']['bce']:.4f} "
           f"MSE/px {result['test']['mse']:.5f}")
+    return result
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    settings.add_arguments(parser, "galaxy_pca")
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args(argv)
+    guarded(lambda: run(settings.from_args(args, "galaxy_pca"), data=args.data, out=args.out))
 
 
 if __name__ == "__main__":

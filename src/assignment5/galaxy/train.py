@@ -1,13 +1,17 @@
 """Train one VAE on the preprocessed Galaxy Zoo images, recording reconstruction error.
 
-    python -m assignment5.galaxy.train --data data/galaxy/galaxy.npz --arch conv \
-        --out-dir results/galaxy/runs/conv --epochs 30
-    python -m assignment5.galaxy.train --data ... --arch resnet --out-dir /tmp/x --dry-run
+    python -m assignment5.galaxy.train --data data/default/galaxy/galaxy.npz --run conv \
+        --model results/default/galaxy/runs/conv/model.pt --history results/default/galaxy/runs/conv/history.json
+    python -m assignment5.galaxy.train --data ... --run resnet --model /tmp/x/model.pt --history /tmp/x/h.json --dry-run
+
+--run is an architecture (mlp, conv, resnet) or a bonus run (bonus-<variant>); its settings come
+from --config files, or from --settings JSON as the workflow passes them.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 from pathlib import Path
 
@@ -15,9 +19,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from assignment5.galaxy.models import ARCHITECTURES, build, vae_loss
-from assignment5.io import write_json
-from assignment5.training import (Checkpointer, Stopwatch, autocast, bf16_supported,
+from assignment5.galaxy.models import build, describe, vae_loss
+from assignment5 import paths, settings
+from assignment5.io import write_json, write_model
+from assignment5.step import guarded
+from assignment5.training import (Checkpointer, Progress, Stopwatch, autocast, bf16_supported,
                                   setup_torch)
 
 
@@ -79,97 +85,101 @@ def kl_weight(step: int, steps_per_epoch: int, beta: float, warmup_epochs: int) 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    settings.add_arguments(parser, "galaxy_train")
+    parser.add_argument("--run", help="with --config: mlp, conv, resnet or bonus-<variant>")
     parser.add_argument("--data", required=True)
-    parser.add_argument("--arch", choices=sorted(ARCHITECTURES), required=True)
-    parser.add_argument("--out-dir", required=True)
-    parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--latent-dim", type=int, default=32)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--beta", type=float, default=1.0)
-    parser.add_argument("--kl-warmup-epochs", type=int, default=0)
-    parser.add_argument("--evals-per-epoch", type=int, default=2)
-    parser.add_argument("--eval-sample", type=int, default=1000, help="training images scored per evaluation")
-    parser.add_argument("--precision", choices=["auto", "bf16", "fp32"], default="auto")
-    parser.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--history", required=True)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
-    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--dry-run", action="store_true", help="1 epoch of at most 4 batches")
     args = parser.parse_args(argv)
-    run(args)
+    if not args.settings and not args.run:
+        parser.error("--run is needed to pick a run's settings from --config")
+    guarded(lambda: run(settings.from_args(args, "galaxy_train", args.run), data=args.data,
+                        model=args.model, history=args.history, threads=args.threads,
+                        dry_run=args.dry_run))
 
 
-def run(args) -> dict:
-    setup_torch(args.threads, args.seed)
-    precision = resolve_precision(args.precision, args.arch)
-    channels_last = args.channels_last and args.arch != "mlp"
-    out = Path(args.out_dir)
-    npz = np.load(args.data)
+def run(s: settings.GalaxyTrain, *, data: str, model: str, history: str, threads: int,
+        dry_run: bool = False) -> dict:
+    if dry_run:
+        s = dataclasses.replace(s, epochs=1)
+    setup_torch(threads, s.seed)
+    precision = resolve_precision(s.precision, s.arch)
+    channels_last = s.channels_last and s.arch != "mlp"
+    npz = np.load(data)
     train, test = load_images(npz)
     size = train.shape[-1]
-    if args.dry_run:
-        args.epochs, train = 1, train[: 4 * args.batch_size]
-    eval_train = train[torch.randperm(len(train), generator=torch.Generator().manual_seed(1))[: args.eval_sample]]
-    settings = {k: getattr(args, k) for k in ("arch", "epochs", "latent_dim", "batch_size", "lr", "beta",
-                                              "kl_warmup_epochs", "evals_per_epoch", "seed")}
-    settings |= {"precision": precision, "size": size, "train_images": len(train), "dry_run": args.dry_run}
-
-    model = build(args.arch, args.latent_dim, size)
+    if dry_run:
+        train = train[: 4 * s.batch_size]
+    eval_train = train[torch.randperm(len(train), generator=torch.Generator().manual_seed(s.seed + 1))
+                       [: s.eval_sample]]
+    net = build(s.arch, s.latent_dim, size)
     if channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
-    steps_per_epoch = -(-len(train) // args.batch_size)
-    eval_at = set(np.linspace(0, steps_per_epoch, args.evals_per_epoch + 1, dtype=int)[1:].tolist())
-    checkpoints = Checkpointer(out / "checkpoints", settings)
-    generator = torch.Generator().manual_seed(args.seed)
-    history, epoch, spent, step_seconds = [], 0, 0.0, 0.0
+        net = net.to(memory_format=torch.channels_last)
+    optimizer = torch.optim.Adam(net.parameters(), lr=s.lr)
+    steps_per_epoch = -(-len(train) // s.batch_size)
+    eval_at = set(np.linspace(0, steps_per_epoch, s.evals_per_epoch + 1, dtype=int)[1:].tolist())
+    checkpoints = Checkpointer(paths.checkpoint_of(str(model)),
+                               s.as_dict() | {"precision": precision, "dry_run": dry_run}, [data])
+    generator = torch.Generator().manual_seed(s.seed)
+    rows, epoch, spent, step_seconds = [], 0, 0.0, 0.0
     if (state := checkpoints.load()) is not None:
-        model.load_state_dict(state["model"])
+        net.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         generator.set_state(state["generator"])
-        history, epoch, spent, step_seconds = state["history"], state["epoch"], state["seconds"], state["step_seconds"]
-        print(f"[galaxy:{args.arch}] resuming after epoch {epoch} from {checkpoints.path}")
+        rows, epoch, spent, step_seconds = state["history"], state["epoch"], state["seconds"], state["step_seconds"]
+        print(f"[galaxy:{s.arch}] resuming after epoch {epoch} from {checkpoints.path}")
     else:
-        history.append({"iteration": 0, "epoch": 0.0,
-                        "train": reconstruction_error(model, eval_train, precision, channels_last),
-                        "test": reconstruction_error(model, test, precision, channels_last)})
+        rows.append({"iteration": 0, "epoch": 0.0,
+                     "train": reconstruction_error(net, eval_train, precision, channels_last),
+                     "test": reconstruction_error(net, test, precision, channels_last)})
+    resumed_from = epoch
     clock = Stopwatch(spent)
-    model.train()
-    for epoch in range(epoch, args.epochs):
+    progress = Progress(f"galaxy:{s.arch}", s.epochs * steps_per_epoch, "batches",
+                        done=epoch * steps_per_epoch)
+    net.train()
+    for epoch in range(epoch, s.epochs):
         order = torch.randperm(len(train), generator=generator)
         for step in range(steps_per_epoch):
             t0 = time.perf_counter()
-            x = as_float(train[order[step * args.batch_size: (step + 1) * args.batch_size]], channels_last)
+            x = as_float(train[order[step * s.batch_size: (step + 1) * s.batch_size]], channels_last)
             global_step = epoch * steps_per_epoch + step
-            weight = kl_weight(global_step, steps_per_epoch, args.beta, args.kl_warmup_epochs)
-            loss, bce, kl = train_step(model, optimizer, x, precision, weight)
+            weight = kl_weight(global_step, steps_per_epoch, s.beta, s.kl_warmup_epochs)
+            loss, bce, kl = train_step(net, optimizer, x, precision, weight)
             step_seconds += time.perf_counter() - t0
+            progress.update(global_step + 1)
             if step + 1 in eval_at:
-                history.append({
+                rows.append({
                     "iteration": global_step + 1, "epoch": epoch + (step + 1) / steps_per_epoch,
                     "kl_weight": weight, "batch_loss": loss.item(),
-                    "train": reconstruction_error(model, eval_train, precision, channels_last),
-                    "test": reconstruction_error(model, test, precision, channels_last),
+                    "train": reconstruction_error(net, eval_train, precision, channels_last),
+                    "test": reconstruction_error(net, test, precision, channels_last),
                     "seconds": clock.seconds})
-        last = history[-1]
-        print(f"[galaxy:{args.arch}] epoch {epoch + 1}/{args.epochs}: test BCE/px {last['test']['bce']:.4f} "
+        last = rows[-1]
+        print(f"[galaxy:{s.arch}] epoch {epoch + 1}/{s.epochs}: test BCE/px {last['test']['bce']:.4f} "
               f"MSE/px {last['test']['mse']:.5f} KL {last['test']['kl']:.1f} ({clock.seconds:.0f}s)", flush=True)
-        checkpoints.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+        checkpoints.save({"model": net.state_dict(), "optimizer": optimizer.state_dict(),
                           "generator": generator.get_state(),
-                          "history": history, "epoch": epoch + 1, "seconds": clock.seconds,
+                          "history": rows, "epoch": epoch + 1, "seconds": clock.seconds,
                           "step_seconds": step_seconds})
 
-    torch.save({"arch": args.arch, "latent_dim": args.latent_dim, "size": size,
-                "state_dict": model.state_dict()}, out / "model.pt")
-    images_seen = args.epochs * len(train)
-    summary = {"settings": settings | {"optimizer": "Adam", "channels_last": channels_last,
-                                       "eval_train_sample": len(eval_train), "test_images": len(test)},
+    write_model({"arch": s.arch, "latent_dim": s.latent_dim, "size": size,
+                 "state_dict": net.state_dict()}, model)
+    images_seen = (s.epochs - resumed_from) * len(train)
+    summary = {"settings": s.as_dict() | {"precision": precision, "channels_last": channels_last,
+                                          "size": size, "train_images": len(train),
+                                          "eval_train_sample": len(eval_train),
+                                          "test_images": len(test), "optimizer": "Adam",
+                                          "dry_run": dry_run},
+               "architecture": describe(net),
                "threads": torch.get_num_threads(), "wall_seconds": clock.seconds,
-               "images_per_second": images_seen / max(step_seconds, 1e-9),
-               "iterations": args.epochs * steps_per_epoch,
-               "parameters": sum(p.numel() for p in model.parameters()),
-               "history": history, "final": history[-1]}
-    write_json(out / "history.json", summary)
+               "images_per_second": images_seen / max(step_seconds, 1e-9) if images_seen else None,
+               "iterations": s.epochs * steps_per_epoch, "resumed_from_epoch": resumed_from,
+               "epochs_run": s.epochs - resumed_from,
+               "parameters": sum(p.numel() for p in net.parameters()),
+               "history": rows, "final": rows[-1]}
+    write_json(history, summary)
     checkpoints.clear()  # finished: a forced rerun starts afresh instead of resuming
     return summary
 

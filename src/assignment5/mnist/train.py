@@ -1,13 +1,16 @@
 """Train VGG11 on MNIST (32 x 32), recording per-epoch train/test loss and accuracy.
 
-    python -m assignment5.mnist.train --data data/mnist/mnist.npz --out-dir results/mnist
-    python -m assignment5.mnist.train --data ... --out-dir /tmp/x --dry-run   # a few batches
+    python -m assignment5.mnist.train --data data/default/mnist/mnist.npz \
+        --model results/default/mnist/model.pt --history results/default/mnist/history.json
+    python -m assignment5.mnist.train --data ... --model /tmp/x/model.pt --history /tmp/x/h.json --dry-run
+
+Settings come from --settings JSON (as the workflow passes them) or --config files.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import dataclasses
 import time
 from pathlib import Path
 
@@ -15,10 +18,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from assignment5 import paths
-from assignment5.io import write_json
+from assignment5 import paths, settings
+from assignment5.io import write_json, write_model
 from assignment5.mnist.model import INPUT_SIZE, VGG11
-from assignment5.training import Checkpointer, Stopwatch, autocast, resolve_precision, setup_torch
+from assignment5.step import guarded
+from assignment5.training import (Checkpointer, Progress, Stopwatch, autocast, resolve_precision,
+                                  setup_torch)
 
 MEAN, STD = 0.1307, 0.3081  # MNIST pixel statistics
 
@@ -48,7 +53,7 @@ def train_step(model, optimizer, inputs, targets, precision: str):
 
 
 def train_epoch(model, optimizer, scheduler, x, y, batch_size, precision, channels_last, generator,
-                max_batches=None) -> dict:
+                max_batches=None, progress: Progress | None = None, done: int = 0) -> dict:
     """One pass in train mode; returns the running (batch-averaged) loss and accuracy."""
     model.train()
     order = torch.randperm(len(x), generator=generator)
@@ -63,6 +68,8 @@ def train_epoch(model, optimizer, scheduler, x, y, batch_size, precision, channe
         loss_sum += loss.item() * len(idx)
         correct += (logits.argmax(1) == targets).sum().item()
         seen += len(idx)
+        if progress:
+            progress.update(done + b + 1)
     return {"loss": loss_sum / seen, "accuracy": correct / seen, "images": seen}
 
 
@@ -83,94 +90,91 @@ def evaluate(model, x, y, precision, channels_last, batch_size=1000) -> dict:
             "predictions": torch.cat(predictions)}
 
 
-def make_optimizer(model, args, steps_per_epoch):
-    optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum,
-                                weight_decay=args.weight_decay, nesterov=True)
+def make_optimizer(model, s: settings.MnistTrain, steps_per_epoch: int):
+    optimizer = torch.optim.SGD(model.parameters(), lr=s.lr, momentum=s.momentum,
+                                weight_decay=s.weight_decay, nesterov=s.nesterov)
     # One-cycle: warm up, then anneal to ~0 so the last epoch drives the training loss down.
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=args.lr, epochs=args.epochs, steps_per_epoch=steps_per_epoch,
-        pct_start=0.15, div_factor=10, final_div_factor=1000)
+        optimizer, max_lr=s.lr, epochs=s.epochs, steps_per_epoch=steps_per_epoch, **s.one_cycle)
     return optimizer, scheduler
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=paths.MNIST_NPZ)
-    parser.add_argument("--out-dir", default=paths.MNIST_DIR)
-    parser.add_argument("--epochs", type=int, default=5)
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--lr", type=float, default=0.05)
-    parser.add_argument("--momentum", type=float, default=0.9)
-    parser.add_argument("--weight-decay", type=float, default=5e-4)
-    parser.add_argument("--precision", choices=["auto", "bf16", "fp32"], default="auto")
-    parser.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=True)
-    parser.add_argument("--train-limit", type=int)
-    parser.add_argument("--test-limit", type=int)
+    settings.add_arguments(parser, "mnist_train")
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--history", required=True)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--dry-run", action="store_true", help="3 batches, 1 epoch, small data")
+    parser.add_argument("--dry-run", action="store_true", help="1 epoch of 3 batches on 256 images")
     args = parser.parse_args(argv)
-    if args.dry_run:
-        args.epochs, args.train_limit, args.test_limit = 1, args.train_limit or 256, args.test_limit or 256
-    run(args)
+    guarded(lambda: run(settings.from_args(args, "mnist_train"), data=args.data, model=args.model,
+                        history=args.history, threads=args.threads, dry_run=args.dry_run))
 
 
-def run(args) -> dict:
-    setup_torch(args.threads, args.seed)
-    precision = resolve_precision(args.precision)
-    out = Path(args.out_dir)
-    npz = np.load(args.data)
-    train_x, train_y = load_split(npz, "train", args.train_limit)
-    test_x, test_y = load_split(npz, "test", args.test_limit)
-    settings = {k: getattr(args, k) for k in ("epochs", "batch_size", "lr", "momentum", "weight_decay",
-                                              "train_limit", "test_limit", "seed")} | {"precision": precision}
+def run(s: settings.MnistTrain, *, data: str, model: str, history: str, threads: int,
+        dry_run: bool = False) -> dict:
+    if dry_run:
+        s = dataclasses.replace(s, epochs=1, train_limit=s.train_limit or 256,
+                                test_limit=s.test_limit or 256)
+    setup_torch(threads, s.seed)
+    precision = resolve_precision(s.precision)
+    npz = np.load(data)
+    train_x, train_y = load_split(npz, "train", s.train_limit)
+    test_x, test_y = load_split(npz, "test", s.test_limit)
 
-    model = VGG11()
-    if args.channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    steps = -(-len(train_x) // args.batch_size)
-    optimizer, scheduler = make_optimizer(model, args, steps)
-    generator = torch.Generator().manual_seed(args.seed)
-    checkpoints = Checkpointer(out / "checkpoints", settings)
-    history, start_epoch, spent = [], 0, 0.0
+    net = VGG11()
+    if s.channels_last:
+        net = net.to(memory_format=torch.channels_last)
+    steps = -(-len(train_x) // s.batch_size)
+    optimizer, scheduler = make_optimizer(net, s, steps)
+    generator = torch.Generator().manual_seed(s.seed)
+    checkpoints = Checkpointer(paths.checkpoint_of(str(model)), s.as_dict() | {"dry_run": dry_run},
+                               [data])
+    rows, start_epoch, spent = [], 0, 0.0
     if (state := checkpoints.load()) is not None:
-        model.load_state_dict(state["model"])
+        net.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         generator.set_state(state["generator"])
-        history, start_epoch, spent = state["history"], state["epoch"], state["seconds"]
+        rows, start_epoch, spent = state["history"], state["epoch"], state["seconds"]
         print(f"[mnist] resuming after epoch {start_epoch} from {checkpoints.path}")
     clock = Stopwatch(spent)
-    for epoch in range(start_epoch, args.epochs):
+    batches = 3 if dry_run else steps
+    progress = Progress("mnist", s.epochs * batches, "batches", done=start_epoch * batches)
+    for epoch in range(start_epoch, s.epochs):
         t0 = time.perf_counter()
-        running = train_epoch(model, optimizer, scheduler, train_x, train_y, args.batch_size,
-                              precision, args.channels_last, generator,
-                              max_batches=3 if args.dry_run else None)
+        running = train_epoch(net, optimizer, scheduler, train_x, train_y, s.batch_size,
+                              precision, s.channels_last, generator,
+                              max_batches=3 if dry_run else None, progress=progress,
+                              done=epoch * batches)
         train_seconds = time.perf_counter() - t0
-        train_eval = evaluate(model, train_x, train_y, precision, args.channels_last)
-        test_eval = evaluate(model, test_x, test_y, precision, args.channels_last)
+        train_eval = evaluate(net, train_x, train_y, precision, s.channels_last)
+        test_eval = evaluate(net, test_x, test_y, precision, s.channels_last)
         row = {"epoch": epoch + 1, "train_loss": train_eval["loss"], "train_accuracy": train_eval["accuracy"],
                "running_train_loss": running["loss"], "running_train_accuracy": running["accuracy"],
                "test_loss": test_eval["loss"], "test_accuracy": test_eval["accuracy"],
                "train_seconds": train_seconds, "images_per_second": running["images"] / train_seconds}
-        history.append(row)
-        print(f"[mnist] epoch {epoch + 1}/{args.epochs}: train loss {row['train_loss']:.4f} "
+        rows.append(row)
+        print(f"[mnist] epoch {epoch + 1}/{s.epochs}: train loss {row['train_loss']:.4f} "
               f"acc {row['train_accuracy']:.4f} | test loss {row['test_loss']:.4f} "
               f"acc {row['test_accuracy']:.4f} | {row['images_per_second']:.0f} img/s", flush=True)
-        checkpoints.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+        checkpoints.save({"model": net.state_dict(), "optimizer": optimizer.state_dict(),
                           "scheduler": scheduler.state_dict(), "generator": generator.get_state(),
-                          "history": history, "epoch": epoch + 1, "seconds": clock.seconds})
+                          "history": rows, "epoch": epoch + 1, "seconds": clock.seconds})
 
-    torch.save(model.state_dict(), out / "model.pt")
+    write_model(net.state_dict(), model)
+    images = sum(r["train_seconds"] * r["images_per_second"] for r in rows)
     summary = {
-        "settings": settings | {"optimizer": "SGD (Nesterov momentum)", "schedule": "one-cycle (cosine)",
-                                "channels_last": args.channels_last, "augmentation": "none",
-                                "train_images": len(train_x), "test_images": len(test_x)},
+        "settings": s.as_dict() | {"precision": precision, "train_images": len(train_x),
+                                   "test_images": len(test_x), "dry_run": dry_run},
         "threads": torch.get_num_threads(), "wall_seconds": clock.seconds,
-        "history": history,
-        "final": history[-1],
+        "images_per_second": images / max(sum(r["train_seconds"] for r in rows), 1e-9),
+        "epochs_run": s.epochs - start_epoch,
+        "resumed_from_epoch": start_epoch,
+        "history": rows, "final": rows[-1],
     }
-    write_json(out / "history.json", summary)
+    write_json(history, summary)
     checkpoints.clear()  # finished: a forced rerun starts afresh instead of resuming
     return summary
 

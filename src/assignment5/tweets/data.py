@@ -1,18 +1,27 @@
 """Tweets: read and validate the CSV files, fold text to ASCII codes, write ragged arrays.
 
-    python -m assignment5.tweets.data --source-dir DATA/tweets --out data/tweets/tweets.npz \
-        --stats data/tweets/stats.json [--train-url U --test-url U] [--malformed-rows error]
+    python -m assignment5.tweets.data --train-csv DATA/tweets/tweets_train.csv \
+        --test-csv DATA/tweets/tweets_test.csv --out data/default/tweets/tweets.npz \
+        --stats data/default/tweets/stats.json [--config ... | --settings JSON]
 
 Non-ASCII handling (one stated rule): Unicode NFKD decomposition, combining marks dropped
 (so "café" -> "cafe", "ﬁ" -> "fi"); any character still outside ASCII 0-127 becomes code 26
-(ASCII SUB, "substitute"). Tweets longer than --max-length are truncated.
+(ASCII SUB, "substitute"). Control characters (NUL, escapes; not tab or newline) become a space.
+Tweets longer than max_length are truncated.
+
+Refused with the file and line named: a file that is not UTF-8 (a BOM is fine), a wrong header,
+an unbalanced quote (it would swallow the rows after it), a field over the CSV size limit, a
+share of malformed rows above max_malformed_fraction, and a training set with one class.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import io
+import os
+import re
 import unicodedata
 import urllib.request
 from dataclasses import dataclass, field
@@ -20,14 +29,17 @@ from pathlib import Path
 
 import numpy as np
 
+from assignment5 import settings
+from assignment5.errors import InputError
 from assignment5.io import write_json
+from assignment5.step import guarded
 
 FILES = {"train": "tweets_train.csv", "test": "tweets_test.csv"}
 REPLACEMENT = 26  # ASCII SUB
 VOCAB = 128
 
 
-class TweetDataError(RuntimeError):
+class TweetDataError(InputError):
     pass
 
 
@@ -42,6 +54,15 @@ class Report:
     folded_chars: int = 0
     replaced_chars: int = 0
     truncated: int = 0
+    control_chars: int = 0
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def strip_controls(text: str) -> tuple[str, int]:
+    """Control characters (not tab or newline) become spaces; returns (text, how many)."""
+    return _CONTROL.subn(" ", text)
 
 
 def to_ascii(text: str) -> tuple[str, int, int]:
@@ -67,15 +88,39 @@ def encode(text: str) -> np.ndarray:
     return np.frombuffer(text.encode("ascii"), dtype=np.uint8)
 
 
-def parse_csv(text: str, name: str, max_length: int, on_malformed: str):
+_LOOKS_LIKE_ROW = re.compile(r",\s*[01]\s*$")
+
+
+def decode(raw: bytes, name: str) -> str:
+    """UTF-8 text (a BOM is dropped); a bad byte is reported with its line."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = raw.count(b"\n", 0, err.start) + 1
+        raise TweetDataError(f"{name}, line {line}: not UTF-8 (byte {raw[err.start]:#04x}); "
+                             "save the file as UTF-8") from err
+
+
+def parse_csv(text: str, name: str, max_length: int, on_malformed: str,
+              max_malformed_fraction: float = 1.0):
     """Rows of ``text,label``; returns (texts, labels, Report). Line numbers are 1-based."""
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header = next(reader, None)
+    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""), strict=True)
+    try:
+        header = next(reader, None)
+    except csv.Error as err:
+        raise TweetDataError(f"{name}, line 1: {err}") from err
     if header is None or [h.strip().lower() for h in header] != ["text", "label"]:
         raise TweetDataError(f"{name}: line 1 must be the header 'text,label', found {header!r}")
     texts, labels, report = [], [], Report()
     line = reader.line_num
-    for row in reader:
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as err:
+            hint = " (an unbalanced quote?)" if "EOF" in str(err) or "end of data" in str(err) else ""
+            raise TweetDataError(f"{name}, line {line + 1}: {err}{hint}") from err
         start, line = line + 1, reader.line_num  # a quoted tweet may span several lines
         report.rows += 1
         problem = None
@@ -83,12 +128,17 @@ def parse_csv(text: str, name: str, max_length: int, on_malformed: str):
             problem = f"expected 2 fields, found {len(row)}"
         elif row[1].strip() not in ("0", "1"):
             problem = f"label must be 0 or 1, found {row[1]!r}"
+        elif sum(bool(_LOOKS_LIKE_ROW.search(part)) for part in row[0].split("\n")[:-1]) >= 1:
+            problem = (f"an unbalanced quote makes lines {start}-{line} one field "
+                       "(they look like separate rows)")
         if problem:
             if on_malformed == "error":
                 raise TweetDataError(f"{name}, line {start}: {problem}")
             report.malformed.append((start, problem))
             continue
-        tweet = row[0].strip()
+        tweet, controls = strip_controls(row[0].strip())
+        tweet = tweet.strip()
+        report.control_chars += controls
         if not tweet:
             report.empty.append(start)
             continue
@@ -103,21 +153,39 @@ def parse_csv(text: str, name: str, max_length: int, on_malformed: str):
         texts.append(ascii_text)
         labels.append(int(row[1]))
         report.kept += 1
+    check_quality(name, labels, report, max_malformed_fraction)
     return texts, labels, report
 
 
-def read_source(split: str, source_dir: Path | None, url: str | None) -> tuple[str, str]:
+def check_quality(name: str, labels: list[int], report: Report, max_fraction: float) -> None:
+    """Refuse what would train a meaningless model: many bad rows, or one class only."""
+    if report.rows and len(report.malformed) / report.rows > max_fraction:
+        first = "; ".join(f"line {ln}: {p}" for ln, p in report.malformed[:3])
+        sentiment140 = any("'4'" in p for _, p in report.malformed)
+        hint = (" Labels 0/4 are Sentiment140's coding: write 1 for positive (4)."
+                if sentiment140 else "")
+        raise TweetDataError(
+            f"{name}: {len(report.malformed):,} of {report.rows:,} rows are malformed "
+            f"({100 * len(report.malformed) / report.rows:.1f}%, more than tweets.max_malformed_fraction "
+            f"= {100 * max_fraction:g}%); first: {first}.{hint}")
+    if not labels:
+        raise TweetDataError(f"{name}: no usable tweets")
+    if len(set(labels)) < 2:
+        raise TweetDataError(f"{name}: every kept tweet has label {labels[0]}; a classifier needs "
+                             "both 0 (negative) and 1 (positive)")
+
+
+def read_source(split: str, path: str | None, url: str | None) -> tuple[str, str]:
     """The CSV text of one split and a name for messages."""
     if url:
         with urllib.request.urlopen(url, timeout=60) as response:
-            return response.read().decode("utf-8"), url
-    path = Path(source_dir) / FILES[split]
-    if not path.exists():
+            return decode(response.read(), url), url
+    if not path or not Path(path).is_file():
         raise TweetDataError(
             f"missing {path}: put {FILES['train']} and {FILES['test']} (CSV, header 'text,label', "
-            f"label 0 negative / 1 positive) in {Path(source_dir)}/, set data_dir in the config, "
+            "label 0 negative / 1 positive) in <data_dir>/tweets/, set data_dir in the config, "
             "or set tweets.train_url and tweets.test_url")
-    return path.read_text(encoding="utf-8"), str(path)
+    return decode(Path(path).read_bytes(), str(path)), str(path)
 
 
 def pack(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -138,42 +206,49 @@ def summarise(labels: list[int], texts: list[str], report: Report) -> dict:
         "malformed_lines": [{"line": ln, "problem": p} for ln, p in report.malformed[:20]],
         "non_ascii_tweets": report.non_ascii_tweets, "folded_chars": report.folded_chars,
         "replaced_chars": report.replaced_chars, "truncated": report.truncated,
+        "control_chars": report.control_chars,
         "length_mean": float(lengths.mean()), "length_median": float(np.median(lengths)),
         "length_p95": float(np.percentile(lengths, 95)), "length_max": int(lengths.max()),
         "length_histogram": np.bincount(lengths).tolist(),
     }
 
 
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--source-dir")
-    parser.add_argument("--train-url")
-    parser.add_argument("--test-url")
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--stats", required=True)
-    parser.add_argument("--max-length", type=int, default=280)
-    parser.add_argument("--malformed-rows", choices=["skip", "error"], default="skip")
-    args = parser.parse_args(argv)
-
-    arrays, stats = {}, {"non_ascii_rule": "NFKD fold, combining marks dropped, rest -> code 26 (SUB)",
-                         "max_length": args.max_length}
-    for split in ("train", "test"):
-        text, name = read_source(split, args.source_dir, getattr(args, f"{split}_url"))
-        texts, labels, report = parse_csv(text, name, args.max_length, args.malformed_rows)
-        if not texts:
-            raise TweetDataError(f"{name}: no usable tweets")
+def run(s: settings.TweetsData, *, train_csv: str | None, test_csv: str | None, out: str,
+        stats: str) -> dict:
+    arrays, summary = {}, {"non_ascii_rule": "NFKD fold, combining marks dropped, rest -> code 26 (SUB)",
+                           "max_length": s.max_length}
+    for split, path in (("train", train_csv), ("test", test_csv)):
+        text, name = read_source(split, path, getattr(s, f"{split}_url"))
+        texts, labels, report = parse_csv(text, name, s.max_length, s.malformed_rows,
+                                          s.max_malformed_fraction)
         for line, problem in report.malformed[:20]:
             print(f"[tweets] {name}, line {line}: {problem} (skipped)")
         codes, offsets = pack(texts)
         arrays |= {f"{split}_codes": codes, f"{split}_offsets": offsets,
                    f"{split}_labels": np.array(labels, dtype=np.int64)}
-        stats[split] = summarise(labels, texts, report) | {"source": Path(name).name}
-        print(f"[tweets] {name}: {report.kept} tweets kept of {report.rows} rows; "
+        summary[split] = summarise(labels, texts, report) | {
+            "source": Path(name).name, "sha256": hashlib.sha256(text.encode()).hexdigest()}
+        print(f"[tweets] {name}: {report.kept:,} tweets kept of {report.rows:,} rows; "
               f"{len(report.malformed)} malformed, {len(report.empty)} empty, "
               f"{report.non_ascii_tweets} with non-ASCII characters")
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    np.savez(args.out, **arrays)
-    write_json(args.stats, stats)
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(out).with_suffix(".tmp.npz")
+    np.savez(tmp, **arrays)
+    os.replace(tmp, out)
+    write_json(stats, summary)
+    return summary
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    settings.add_arguments(parser, "tweets_data")
+    parser.add_argument("--train-csv")
+    parser.add_argument("--test-csv")
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--stats", required=True)
+    args = parser.parse_args(argv)
+    guarded(lambda: run(settings.from_args(args, "tweets_data"), train_csv=args.train_csv,
+                        test_csv=args.test_csv, out=args.out, stats=args.stats))
 
 
 if __name__ == "__main__":

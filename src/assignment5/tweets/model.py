@@ -19,13 +19,21 @@ class TweetLSTM(nn.Module):
     compute the same function of the same parameters (an nn.LSTM's). Under bf16 autocast both
     multiply in bf16 with fp32 sums."""
 
-    def __init__(self, hidden: int = 128, classes: int = 2, kernel: str = "auto"):
+    def __init__(self, hidden: int, classes: int = 2, kernel: str = "auto"):
         super().__init__()
         if kernel not in KERNELS:
             raise ValueError(f"kernel must be one of {KERNELS}, not {kernel!r}")
         self.lstm = nn.LSTM(VOCAB, hidden, batch_first=True)
         self.out = nn.Linear(hidden, classes)
         self.kernel = kernel
+
+    @classmethod
+    def from_state_dict(cls, state: dict, kernel: str = "auto") -> "TweetLSTM":
+        """A model shaped like the saved one (its hidden size is read from the weights)."""
+        model = cls(hidden=state["lstm.weight_hh_l0"].shape[1], classes=state["out.weight"].shape[0],
+                    kernel=kernel)
+        model.load_state_dict(state)
+        return model
 
     def kernel_in_use(self, precision: str, device: torch.device = torch.device("cpu")) -> str:
         """"fused" or "pytorch": what forward runs for this precision on this device."""
@@ -62,7 +70,7 @@ def autocast_dtype(device: torch.device):
 class LSTMCellLoop(nn.Module):
     """The same model as a plain per-time-step nn.LSTMCell loop (the benchmark's baseline)."""
 
-    def __init__(self, hidden: int = 128, classes: int = 2):
+    def __init__(self, hidden: int, classes: int = 2):
         super().__init__()
         self.cell = nn.LSTMCell(VOCAB, hidden)
         self.out = nn.Linear(hidden, classes)
@@ -109,7 +117,7 @@ class Tweets:
             out[row, : lengths[row]] = self.codes[self.offsets[i]: self.offsets[i + 1]]
         return out, lengths, self.labels[index]
 
-    def bucketed_batches(self, batch_size: int, rng: np.random.Generator, pool: int = 50):
+    def bucketed_batches(self, batch_size: int, rng: np.random.Generator, pool: int):
         """Shuffle, sort each pool of batch_size*pool tweets by length, cut into batches,
         shuffle the batches: random batches of 32 with little padding."""
         order = rng.permutation(len(self))

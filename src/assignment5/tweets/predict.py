@@ -1,32 +1,49 @@
 """Classify tweets with a trained model; prints each tweet's probability of being positive.
 
-    python -m assignment5.tweets.predict --model results/tweets/model.pt --csv tweets.csv
-    echo "what a lovely day" | python -m assignment5.tweets.predict --model results/tweets/model.pt
+    python -m assignment5.tweets.predict --model results/default/tweets/model.pt --csv tweets.csv
+    echo "what a lovely day" | python -m assignment5.tweets.predict --model results/default/tweets/model.pt
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import io
+import pickle
 import sys
+import zipfile
+from pathlib import Path
 
 import numpy as np
 import torch
 
-from assignment5.tweets.data import to_ascii
+from assignment5.errors import InputError
+from assignment5.step import guarded
+from assignment5.tweets.data import decode, strip_controls, to_ascii
 from assignment5.tweets.model import Tweets, TweetLSTM
 
 
 def load_model(path: str) -> TweetLSTM:
-    model = TweetLSTM()
-    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-    return model.eval()
+    """The saved state dict, loaded without unpickling code; one-line errors for bad files."""
+    if not Path(path).is_file():
+        raise InputError(f"model file {path} not found (train it: snakemake --cores 2 "
+                         "results/default/tweets/model.pt)")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, zipfile.BadZipFile, EOFError, ValueError) as err:
+        raise InputError(f"{path} is not a model this workflow saved ({type(err).__name__}: "
+                         f"{str(err).splitlines()[0][:160]})") from err
+    try:
+        return TweetLSTM.from_state_dict(state).eval()
+    except (KeyError, AttributeError, TypeError, RuntimeError) as err:
+        raise InputError(f"{path} does not hold the tweet LSTM's weights ({type(err).__name__}: "
+                         f"{str(err).splitlines()[0][:160]})") from err
 
 
 @torch.no_grad()
 def positive_probability(model: TweetLSTM, texts: list[str], max_length: int = 280) -> np.ndarray:
-    """P(positive) per text, after the same ASCII folding as training; empty texts give NaN."""
-    folded = [to_ascii(t.strip())[0][:max_length] for t in texts]
+    """P(positive) per text, after the same folding as training; empty texts give NaN."""
+    folded = [to_ascii(strip_controls(t.strip())[0].strip())[0][:max_length] for t in texts]
     keep = [i for i, t in enumerate(folded) if t]
     probs = np.full(len(texts), np.nan)
     if keep:
@@ -38,14 +55,21 @@ def positive_probability(model: TweetLSTM, texts: list[str], max_length: int = 2
 
 
 def read_texts(csv_path: str | None) -> list[str]:
+    """Lines from stdin, or the 'text' column of a CSV (else its first column)."""
     if csv_path is None:
         return [line.rstrip("\n") for line in sys.stdin if line.strip()]
-    with open(csv_path, newline="", encoding="utf-8") as f:
-        reader = csv.reader(f)
-        header = next(reader, [])
-        column = [h.strip().lower() for h in header].index("text") if "text" in [h.strip().lower() for h in header] else 0
-        rows = list(reader) if "text" in [h.strip().lower() for h in header] else [header, *reader]
-    return [row[column] for row in rows if len(row) > column]
+    if not Path(csv_path).is_file():
+        raise InputError(f"CSV file {csv_path} not found")
+    reader = csv.reader(io.StringIO(decode(Path(csv_path).read_bytes(), csv_path), newline=""))
+    try:
+        rows = list(reader)
+    except csv.Error as err:
+        raise InputError(f"{csv_path}, line {reader.line_num}: {err}") from err
+    if not rows:
+        return []
+    header = [h.strip().lower() for h in rows[0]]
+    column, body = (header.index("text"), rows[1:]) if "text" in header else (0, rows)
+    return [row[column] for row in body if len(row) > column]
 
 
 def main(argv=None) -> None:
@@ -53,9 +77,14 @@ def main(argv=None) -> None:
     parser.add_argument("--model", required=True)
     parser.add_argument("--csv", help="CSV with a 'text' column (else the first column); default: stdin lines")
     args = parser.parse_args(argv)
-    texts = read_texts(args.csv)
-    for text, p in zip(texts, positive_probability(load_model(args.model), texts)):
-        print(f"{p:.3f}\t{text}")
+
+    def predict():
+        model = load_model(args.model)
+        texts = read_texts(args.csv)
+        for text, p in zip(texts, positive_probability(model, texts)):
+            print(f"{p:.3f}\t{text}")
+
+    guarded(predict)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Section 3 figures (accuracy curves, tweet lengths) and example predictions.
 
-    python -m assignment5.tweets.report --data data/tweets/tweets.npz --stats stats.json \
+    python -m assignment5.tweets.figures --data data/default/tweets/tweets.npz --stats stats.json \
         --model model.pt --history history.json --examples examples.json --figures curves.pdf lengths.pdf
 """
 
@@ -10,10 +10,12 @@ import argparse
 
 import numpy as np
 
+from assignment5 import settings
 from assignment5.io import read_json, write_json
 from assignment5.plotting import plt, save
 from assignment5.tweets.model import Tweets
 from assignment5.tweets.predict import load_model
+from assignment5.step import guarded
 from assignment5.tweets.train import evaluate
 
 
@@ -24,7 +26,7 @@ def plot_curves(summary: dict, path) -> None:
     axes[0].plot(its, [r["test_accuracy"] for r in h], color="C1")
     axes[0].set_title("(a) test accuracy")
     axes[1].plot(its, [r["train_accuracy"] for r in h], color="C0")
-    axes[1].set_title(f"(b) training accuracy ({summary['settings']['train_eval_sample']:,} sample)")
+    axes[1].set_title(f"(b) training accuracy ({summary['settings']['train_eval']:,} sample)")
     axes[2].plot(its, [r["running_loss"] for r in h], color="0.5", label="training (running)")
     axes[2].plot(its, [r["test_loss"] for r in h], color="C1", label="test")
     axes[2].set_title("NLL loss")
@@ -47,7 +49,7 @@ def plot_lengths(stats: dict, path) -> None:
     save(fig, path)
 
 
-def pick_examples(probs: dict, labels: np.ndarray, rng: np.random.Generator, n: int = 4) -> list[int]:
+def pick_examples(probs: dict, labels: np.ndarray, rng: np.random.Generator, n: int) -> list[int]:
     """Confident right, confident wrong, and uncertain test tweets: n of each."""
     index = np.array(sorted(probs))
     p = np.array([probs[i] for i in index])
@@ -60,8 +62,29 @@ def pick_examples(probs: dict, labels: np.ndarray, rng: np.random.Generator, n: 
     return [int(i) for i in [*chosen, *wrong, *uncertain]]
 
 
+def run(s: settings.TweetsFigures, *, data: str, stats: str, model: str, history: str,
+        examples: str, figures: list[str]) -> dict:
+    summary, counts = read_json(history), read_json(stats)
+    plot_curves(summary, figures[0])
+    plot_lengths(counts, figures[1])
+    test = Tweets.from_npz(np.load(data), "test")
+    result = evaluate(load_model(model), test, precision=summary["settings"]["precision"])
+    probs = result["positive_probability"]
+    picked = []
+    for i in pick_examples(probs, test.labels.numpy(), np.random.default_rng(s.seed), s.examples_per_kind):
+        codes = test.codes[test.offsets[i]: test.offsets[i + 1]].numpy()
+        picked.append({"text": bytes(codes).decode("ascii"), "label": int(test.labels[i]),
+                       "p_positive": probs[i]})
+    out = {"test_accuracy": result["accuracy"], "test_loss": result["loss"],
+           "examples_per_kind": s.examples_per_kind, "examples": picked}
+    write_json(examples, out)
+    print(f"[tweets] test accuracy {result['accuracy']:.4f}")
+    return out
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    settings.add_arguments(parser, "tweets_figures")
     parser.add_argument("--data", required=True)
     parser.add_argument("--stats", required=True)
     parser.add_argument("--model", required=True)
@@ -69,20 +92,9 @@ def main(argv=None) -> None:
     parser.add_argument("--examples", required=True)
     parser.add_argument("--figures", nargs=2, required=True, metavar=("CURVES", "LENGTHS"))
     args = parser.parse_args(argv)
-    summary, stats = read_json(args.history), read_json(args.stats)
-    plot_curves(summary, args.figures[0])
-    plot_lengths(stats, args.figures[1])
-    test = Tweets.from_npz(np.load(args.data), "test")
-    result = evaluate(load_model(args.model), test, precision=summary["settings"]["precision"])
-    probs = result["positive_probability"]
-    examples = []
-    for i in pick_examples(probs, test.labels.numpy(), np.random.default_rng(0)):
-        codes = test.codes[test.offsets[i]: test.offsets[i + 1]].numpy()
-        examples.append({"text": bytes(codes).decode("ascii"), "label": int(test.labels[i]),
-                         "p_positive": probs[i]})
-    write_json(args.examples, {"test_accuracy": result["accuracy"], "test_loss": result["loss"],
-                               "examples": examples})
-    print(f"[tweets] test accuracy {result['accuracy']:.4f}")
+    guarded(lambda: run(settings.from_args(args, "tweets_figures"), data=args.data, stats=args.stats,
+                        model=args.model, history=args.history, examples=args.examples,
+                        figures=args.figures))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,291 @@
+"""One path for settings: config -> a rule's ``params.settings`` -> one typed object per step.
+
+Every value lives in ``config/config.yaml`` (validated against the schema); nothing here has a
+default. ``for_step(config, step)`` picks exactly the keys a step reads, so Snakemake reruns a
+job when, and only when, one of them changes; the step turns that dict into its frozen
+dataclass, which refuses a missing, unknown or mistyped key. Light module: no torch import,
+since the Snakefile imports it at load time.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import types
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+import yaml
+
+from assignment5.errors import InputError
+
+
+class SettingsError(InputError, ValueError):
+    """A settings dict that does not match its step (names the key)."""
+
+
+def _type_ok(value, hint) -> bool:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_type_ok(value, h) for h in typing.get_args(hint))
+    if hint is type(None):
+        return value is None
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if origin in (list, tuple):
+        return isinstance(value, (list, tuple))
+    if origin is dict or hint is dict:
+        return isinstance(value, dict)
+    return isinstance(value, hint)
+
+
+class Settings:
+    """Base of every step's settings: strict construction from a plain dict."""
+
+    @classmethod
+    def from_dict(cls, data: dict, where: str | None = None):
+        where = where or cls.__name__
+        hints = typing.get_type_hints(cls)
+        names = [f.name for f in dataclasses.fields(cls)]
+        missing = [n for n in names if n not in data]
+        unknown = [k for k in data if k not in names]
+        if missing or unknown:
+            raise SettingsError(f"{where}: missing keys {missing}, unknown keys {unknown}")
+        for name in names:
+            if not _type_ok(data[name], hints[name]):
+                raise SettingsError(f"{where}: key '{name}' must be {hints[name]}, "
+                                    f"found {data[name]!r}")
+        values = {n: float(data[n]) if hints[n] is float else data[n] for n in names}
+        return cls(**values)
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class Theory(Settings):
+    input: list
+    layers: list
+
+
+@dataclass(frozen=True)
+class MnistData(Settings):
+    source: str
+    idx_dir: Optional[str]
+
+
+@dataclass(frozen=True)
+class MnistTrain(Settings):
+    train_limit: Optional[int]
+    test_limit: Optional[int]
+    epochs: int
+    batch_size: int
+    lr: float
+    momentum: float
+    nesterov: bool
+    weight_decay: float
+    one_cycle: dict
+    precision: str
+    channels_last: bool
+    seed: int
+
+
+@dataclass(frozen=True)
+class MnistFigures(Settings):
+    test_limit: Optional[int]
+    misclassified_shown: int
+
+
+@dataclass(frozen=True)
+class TweetsData(Settings):
+    train_url: Optional[str]
+    test_url: Optional[str]
+    malformed_rows: str
+    max_malformed_fraction: float
+    max_length: int
+
+
+@dataclass(frozen=True)
+class TweetsTrain(Settings):
+    hidden_size: int
+    iterations: int
+    eval_every: int
+    train_eval_sample: int
+    batch_size: int
+    bucket_pool: int
+    lr: float
+    optimizer: str
+    sgd_momentum: float
+    precision: str
+    kernel: str
+    checkpoint_every: int
+    seed: int
+
+
+@dataclass(frozen=True)
+class TweetsFigures(Settings):
+    examples_per_kind: int
+    seed: int
+
+
+@dataclass(frozen=True)
+class GalaxyData(Settings):
+    crop: int
+    image_size: int
+    test_fraction: float
+    corrupt_images: str
+    limit: Optional[int]
+    max_image_pixels: int
+
+
+@dataclass(frozen=True)
+class GalaxyTrain(Settings):
+    arch: str
+    epochs: int
+    beta: float
+    kl_warmup_epochs: int
+    latent_dim: int
+    batch_size: int
+    lr: float
+    evals_per_epoch: int
+    eval_sample: int
+    precision: str
+    channels_last: bool
+    seed: int
+
+
+@dataclass(frozen=True)
+class GalaxyAnalyse(Settings):
+    generated_per_class: int
+    seed: int
+
+
+@dataclass(frozen=True)
+class GalaxyPca(Settings):
+    components: int
+    seed: int
+
+
+@dataclass(frozen=True)
+class GalaxyFigures(Settings):
+    archs: list
+    bonus: list
+
+
+@dataclass(frozen=True)
+class Report(Settings):
+    budget: str
+
+
+GALAXY_ARCHS = ("mlp", "conv", "resnet")
+
+
+def bonus_runs(config: dict) -> list[str]:
+    return [f"bonus-{v['name']}" for v in config["galaxy"]["bonus"]["variants"]]
+
+
+def galaxy_runs(config: dict) -> list[str]:
+    return [*GALAXY_ARCHS, *bonus_runs(config)]
+
+
+def _pick(section: dict, cls, **extra) -> dict:
+    names = [f.name for f in dataclasses.fields(cls)]
+    return {n: extra[n] if n in extra else copy.deepcopy(section[n]) for n in names}
+
+
+def _galaxy_run(config: dict, run: str) -> dict:
+    g = config["galaxy"]
+    if run in GALAXY_ARCHS:
+        per_run = {"arch": run, "epochs": g["epochs"][run], "beta": 1.0,
+                   "kl_warmup_epochs": g["kl_warmup_epochs"]}
+    else:
+        variants = {f"bonus-{v['name']}": v for v in g["bonus"]["variants"]}
+        if run not in variants:
+            raise SettingsError(f"galaxy run {run!r} is neither an architecture {GALAXY_ARCHS} "
+                                f"nor a bonus variant {sorted(variants)}")
+        v = variants[run]
+        per_run = {"arch": g["bonus"]["arch"], "epochs": g["bonus"]["epochs"], "beta": v["beta"],
+                   "kl_warmup_epochs": v["kl_warmup_epochs"]}
+    return _pick(g, GalaxyTrain, **per_run)
+
+
+def for_step(config: dict, step: str, run: str | None = None) -> dict:
+    """The plain dict of exactly the settings ``step`` reads (what the rule's params carry)."""
+    m, t, g = config["mnist"], config["tweets"], config["galaxy"]
+    if step == "galaxy_train":
+        return _galaxy_run(config, run)
+    table = {
+        "theory": lambda: _pick(config["theory"]["cnn"], Theory),
+        # idx_dir is read only for IDX files: with the PyPI wheel it changes nothing
+        "mnist_data": lambda: _pick(m, MnistData, idx_dir=m["idx_dir"] if m["source"] == "idx" else None),
+        "mnist_train": lambda: _pick(m, MnistTrain),
+        "mnist_figures": lambda: _pick(m, MnistFigures),
+        # the URLs are read only when both are set (else the files under data_dir are)
+        "tweets_data": lambda: _pick(t, TweetsData, **(
+            {} if t["train_url"] and t["test_url"] else {"train_url": None, "test_url": None})),
+        "tweets_train": lambda: _pick(t, TweetsTrain),
+        "tweets_figures": lambda: _pick(t, TweetsFigures, seed=t["seed"]),
+        "galaxy_data": lambda: _pick(g, GalaxyData),
+        "galaxy_analyse": lambda: _pick(g, GalaxyAnalyse),
+        "galaxy_pca": lambda: _pick(g, GalaxyPca, components=g["latent_dim"]),
+        "galaxy_figures": lambda: {"archs": list(GALAXY_ARCHS), "bonus": bonus_runs(config)},
+        "report": lambda: {"budget": config["budget"]},
+    }
+    if step not in table:
+        raise SettingsError(f"unknown step {step!r}")
+    return table[step]()
+
+
+STEP_CLASSES = {
+    "theory": Theory, "mnist_data": MnistData, "mnist_train": MnistTrain,
+    "mnist_figures": MnistFigures, "tweets_data": TweetsData, "tweets_train": TweetsTrain,
+    "tweets_figures": TweetsFigures, "galaxy_data": GalaxyData, "galaxy_train": GalaxyTrain,
+    "galaxy_analyse": GalaxyAnalyse, "galaxy_pca": GalaxyPca, "galaxy_figures": GalaxyFigures,
+    "report": Report,
+}
+
+
+def deep_merge(base: dict, overlay: dict) -> dict:
+    """Snakemake's rule for --configfile overlays: nested dicts merge, other values replace."""
+    out = copy.deepcopy(base)
+    for key, value in overlay.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def load_config(files: list[str | Path]) -> dict:
+    """config.yaml plus budget overlays, merged in order (for running an entry point alone)."""
+    config: dict = {}
+    for path in files:
+        with open(path) as f:
+            config = deep_merge(config, yaml.safe_load(f) or {})
+    return config
+
+
+def add_arguments(parser, step: str) -> None:
+    """--settings JSON (what the workflow passes) or --config FILE... (standalone runs)."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--settings", help=f"JSON object of the {step} settings (as the workflow passes)")
+    group.add_argument("--config", nargs="+", default=["config/config.yaml"], metavar="YAML",
+                       help="config.yaml and budget overlays to take the settings from "
+                            "(default: config/config.yaml)")
+
+
+def from_args(args, step: str, run: str | None = None):
+    """The step's typed settings from --settings or from --config files."""
+    cls = STEP_CLASSES[step]
+    if args.settings:
+        try:
+            data = json.loads(args.settings)
+        except json.JSONDecodeError as err:
+            raise SettingsError(f"--settings is not valid JSON: {err}") from err
+        return cls.from_dict(data, f"--settings for {step}")
+    return cls.from_dict(for_step(load_config(args.config), step, run), f"{step} in {args.config}")

@@ -1,0 +1,6 @@
+# Rule tweets_train: settings from params, log, one-line errors (assignment5.step); the logic is in src/.
+from assignment5.step import run_step
+from assignment5.tweets.train import run
+
+run_step(snakemake, lambda s: run(s, data=snakemake.input[0], model=snakemake.output.model,
+                                  history=snakemake.output.history, threads=snakemake.threads))
