@@ -51,3 +51,22 @@ def step_settings(step: str, run: str | None = None, **overrides):
     config = settings.load_config([ROOT / "config" / "config.yaml"])
     typed = settings.STEP_CLASSES[step].from_dict(settings.for_step(config, step, run))
     return dataclasses.replace(typed, **overrides)
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory, shared_data):
+    """The whole workflow, smoke budget, in a copy of the project: (folder, config args, PDF text)."""
+    import shutil
+    import subprocess
+
+    from workflow_copy import copy_workflow, snakemake
+
+    if shutil.which("pdftotext") is None or shutil.which("latexmk") is None:
+        pytest.fail("TeX Live and poppler-utils are missing: run scripts/setup.sh")
+    folder = copy_workflow(tmp_path_factory.mktemp("workflow"))
+    config = ["--configfile", "config/smoke.yaml", "--config", f"data_dir={shared_data}"]
+    result = snakemake(folder, *config)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    text = subprocess.run(["pdftotext", "-layout", str(folder / "report" / "assignment5-smoke.pdf"), "-"],
+                          capture_output=True, text=True, check=True).stdout
+    return folder, config, text

@@ -1,4 +1,4 @@
-"""The config is validated before any job runs; errors name the offending key."""
+"""The config is checked before any job runs; errors name the offending key."""
 
 import pytest
 import yaml
@@ -6,8 +6,9 @@ import yaml
 from workflow_copy import copy_workflow, run_snakemake
 
 
-def dry_run(folder, target, *args):
-    return run_snakemake(folder, target, *args, "-n")
+def dry_run(folder, *args):
+    return run_snakemake(folder, "results/smoke/theory/cnn.json", "--configfile", "config/smoke.yaml",
+                         *args, "-n")
 
 
 @pytest.fixture()
@@ -15,26 +16,72 @@ def workflow(tmp_path):
     return copy_workflow(tmp_path)
 
 
-@pytest.mark.parametrize("profile", ["smoke", "full"])
-def test_profiles_validate(workflow, profile):
-    result = dry_run(workflow, "results/theory/cnn.json", "--configfile", f"config/{profile}.yaml")
+@pytest.mark.parametrize("budget", ["smoke", "full"])
+def test_budgets_validate(workflow, budget):
+    result = run_snakemake(workflow, f"results/{budget}/theory/cnn.json", "--configfile",
+                           f"config/{budget}.yaml", "-n")
     assert result.returncode == 0, result.stderr
 
 
 def test_misspelt_key_is_named(workflow):
     (workflow / "bad.yaml").write_text(yaml.safe_dump({"mnist": {"epoch": 3}}))
-    result = dry_run(workflow, "results/theory/cnn.json", "--configfile", "bad.yaml")
+    result = dry_run(workflow, "--configfile", "config/smoke.yaml", "bad.yaml")
     assert result.returncode != 0
     assert "'epoch' was unexpected" in result.stdout + result.stderr
 
 
 def test_wrong_type_is_named(workflow):
-    result = dry_run(workflow, "results/theory/cnn.json", "--config", "tweets={'iterations': 'many'}")
+    result = dry_run(workflow, "--config", "tweets={'iterations': 'many'}")
     assert result.returncode != 0
     assert "'many' is not of type 'integer'" in result.stdout + result.stderr
 
 
-def test_missing_galaxy_data_fails_at_once_naming_the_folder(workflow, tmp_path):
-    result = dry_run(workflow, "results/galaxy/pca.json", "--config", f"data_dir={tmp_path / 'nowhere'}")
+def test_a_float_for_an_integer_is_named(workflow):
+    (workflow / "bad.yaml").write_text("tweets:\n  max_length: 280.0\n")
+    result = dry_run(workflow, "--configfile", "config/smoke.yaml", "bad.yaml")
     assert result.returncode != 0
-    assert "images_training_rev1" in result.stdout + result.stderr
+    assert "tweets.max_length" in result.stdout + result.stderr
+
+
+def test_duplicate_bonus_names_are_refused(workflow):
+    variants = [{"name": "same", "beta": 1.0, "kl_warmup_epochs": 0},
+                {"name": "same", "beta": 0.5, "kl_warmup_epochs": 0}]
+    (workflow / "bad.yaml").write_text(yaml.safe_dump({"galaxy": {"bonus": {"variants": variants}}}))
+    result = dry_run(workflow, "--configfile", "config/smoke.yaml", "bad.yaml")
+    assert result.returncode != 0
+    out = result.stdout + result.stderr
+    assert "galaxy.bonus.variants" in out and "['same']" in out
+
+
+@pytest.mark.parametrize("override", ['tweets={"iterations": 1000}', 'tweets={"lr": "1e-3"}',
+                                      "mnist={'nesterov': 'false', 'train_limit': 'null'}"])
+def test_numeric_overrides_on_the_command_line_pass_the_schema(workflow, override):
+    result = dry_run(workflow, "--config", override)
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_command_line_strings_get_the_schema_types():
+    from assignment5.config_check import coerce
+    from assignment5.settings import load_config
+    from conftest import ROOT
+
+    schema = yaml.safe_load((ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    config = load_config([ROOT / "config" / "config.yaml"])
+    config["tweets"] |= {"iterations": "1000", "lr": "1e-3", "train_url": "null", "max_length": "280.0"}
+    config["mnist"] |= {"nesterov": "false", "idx_dir": "123"}
+    config["galaxy"]["image_size"] = "64"
+    out = coerce(config, schema, schema)
+    assert out["tweets"]["iterations"] == 1000 and out["tweets"]["lr"] == 0.001
+    assert out["tweets"]["train_url"] is None and out["mnist"]["nesterov"] is False
+    assert out["mnist"]["idx_dir"] == "123"          # a string key stays a string
+    assert out["galaxy"]["image_size"] == 64         # enum of integers
+    assert out["tweets"]["max_length"] == "280.0"    # not a whole number: the schema refuses it
+
+
+def test_missing_data_names_the_folder_and_the_setting(workflow, tmp_path):
+    for target, needs in (("results/smoke/galaxy/pca.json", "images_training_rev1"),
+                          ("results/smoke/tweets/history.json", "tweets_train.csv")):
+        result = dry_run(workflow, target, "--config", f"data_dir={tmp_path / 'nowhere'}")
+        out = result.stdout + result.stderr
+        assert result.returncode != 0 and needs in out and "data_dir" in out, out[-2000:]
+        assert str(tmp_path / "nowhere") in out

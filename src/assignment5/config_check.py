@@ -65,6 +65,8 @@ def coerce(value, schema: dict, root: dict):
     """The value with strings turned into the schema's number, boolean or null types."""
     schema = _resolve(schema, root)
     types = _types(schema)
+    if isinstance(value, str) and "null" in types and value.strip().lower() in _NULL:
+        return None
     if isinstance(value, str) and types and "string" not in types and "enum" not in schema:
         return _coerce_scalar(value, types)
     if isinstance(value, str) and "enum" in schema and value not in schema["enum"]:

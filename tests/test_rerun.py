@@ -1,0 +1,219 @@
+"""Every config key reruns exactly the jobs that read it, and what depends on them.
+
+For each leaf key of the merged smoke config, a copy of a finished smoke run gets the key changed
+(in an extra --configfile) and `snakemake -n` must schedule the same jobs as forcing the readers
+listed below (`--forcerun`, which adds everything downstream of them). The table of readers is
+written here, by hand, from what each step does: it is the test's own oracle, not read from the
+workflow's code.
+"""
+
+import copy
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import yaml
+
+from assignment5 import settings
+from conftest import ROOT
+from workflow_copy import scheduled_jobs, snakemake
+
+pytestmark = pytest.mark.slow
+
+RUNS = "results/smoke/galaxy/runs"
+ARCH_RUNS = [f"{RUNS}/{a}/history.json" for a in ("mlp", "conv", "resnet")]
+
+MNIST_TRAIN = ["mnist_train"]
+TWEETS_TRAIN = ["tweets_train"]
+GALAXY_TRAIN = ["galaxy_train"]
+
+# key (dotted; list items as key[i]) -> rules or files that read it. Keys not listed fail the test.
+READERS = {
+    "data_dir": ["tweets_data", "galaxy_data"],
+    "theory.cnn.input": ["theory"],
+    "theory.cnn.layers": ["theory"],
+    "mnist.source": ["mnist_data"],
+    "mnist.idx_dir": [],                      # read only when source is idx (smoke: pypi)
+    "mnist.train_limit": MNIST_TRAIN,
+    "mnist.test_limit": ["mnist_train", "mnist_figures"],
+    "mnist.epochs": MNIST_TRAIN,
+    "mnist.batch_size": MNIST_TRAIN,
+    "mnist.lr": MNIST_TRAIN,
+    "mnist.momentum": MNIST_TRAIN,
+    "mnist.nesterov": MNIST_TRAIN,
+    "mnist.weight_decay": MNIST_TRAIN,
+    "mnist.one_cycle.pct_start": MNIST_TRAIN,
+    "mnist.one_cycle.div_factor": MNIST_TRAIN,
+    "mnist.one_cycle.final_div_factor": MNIST_TRAIN,
+    "mnist.precision": MNIST_TRAIN,
+    "mnist.channels_last": MNIST_TRAIN,
+    "mnist.misclassified_shown": ["mnist_figures"],
+    "mnist.seed": MNIST_TRAIN,
+    "tweets.train_url": [],                   # read only when both URLs are set
+    "tweets.test_url": [],
+    "tweets.malformed_rows": ["tweets_data"],
+    "tweets.max_malformed_fraction": ["tweets_data"],
+    "tweets.max_length": ["tweets_data"],
+    "tweets.hidden_size": TWEETS_TRAIN,
+    "tweets.iterations": TWEETS_TRAIN,
+    "tweets.eval_every": TWEETS_TRAIN,
+    "tweets.train_eval_sample": TWEETS_TRAIN,
+    "tweets.batch_size": TWEETS_TRAIN,
+    "tweets.bucket_pool": TWEETS_TRAIN,
+    "tweets.lr": TWEETS_TRAIN,
+    "tweets.optimizer": TWEETS_TRAIN,
+    "tweets.sgd_momentum": TWEETS_TRAIN,
+    "tweets.precision": TWEETS_TRAIN,
+    "tweets.kernel": TWEETS_TRAIN,
+    "tweets.checkpoint_every": TWEETS_TRAIN,
+    "tweets.examples_per_kind": ["tweets_figures"],
+    "tweets.seed": ["tweets_train", "tweets_figures"],
+    "galaxy.crop": ["galaxy_data"],
+    "galaxy.image_size": ["galaxy_data"],
+    "galaxy.test_fraction": ["galaxy_data"],
+    "galaxy.corrupt_images": ["galaxy_data"],
+    "galaxy.limit": ["galaxy_data"],
+    "galaxy.max_image_pixels": ["galaxy_data"],
+    "galaxy.latent_dim": ["galaxy_train", "galaxy_pca"],
+    "galaxy.batch_size": GALAXY_TRAIN,
+    "galaxy.lr": GALAXY_TRAIN,
+    "galaxy.epochs.mlp": [f"{RUNS}/mlp/history.json"],
+    "galaxy.epochs.conv": [f"{RUNS}/conv/history.json"],
+    "galaxy.epochs.resnet": [f"{RUNS}/resnet/history.json"],
+    "galaxy.evals_per_epoch": GALAXY_TRAIN,
+    "galaxy.eval_sample": GALAXY_TRAIN,
+    "galaxy.precision": GALAXY_TRAIN,
+    "galaxy.channels_last": GALAXY_TRAIN,
+    "galaxy.kl_warmup_epochs": ARCH_RUNS,
+    "galaxy.generated_per_class": ["galaxy_analyse"],
+    "galaxy.bonus.arch": [f"{RUNS}/bonus-plain/history.json", f"{RUNS}/bonus-kl-warmup/history.json"],
+    "galaxy.bonus.epochs": [f"{RUNS}/bonus-plain/history.json", f"{RUNS}/bonus-kl-warmup/history.json"],
+    "galaxy.bonus.variants[0].beta": [f"{RUNS}/bonus-plain/history.json"],
+    "galaxy.bonus.variants[0].kl_warmup_epochs": [f"{RUNS}/bonus-plain/history.json"],
+    "galaxy.bonus.variants[1].beta": [f"{RUNS}/bonus-kl-warmup/history.json"],
+    "galaxy.bonus.variants[1].kl_warmup_epochs": [f"{RUNS}/bonus-kl-warmup/history.json"],
+    "galaxy.seed": ["galaxy_train", "galaxy_analyse", "galaxy_pca"],
+}
+# budget: tested on its own below; variant names: a new name is a new run (see its own test).
+NOT_WALKED = {"budget", "galaxy.bonus.variants[0].name", "galaxy.bonus.variants[1].name"}
+
+
+def leaves(value, key=""):
+    """(dotted key, value) of every leaf; lists of numbers and the layer list count as leaves."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from leaves(v, f"{key}.{k}" if key else k)
+    elif isinstance(value, list) and value and all(isinstance(v, dict) and "name" in v and "beta" in v
+                                                   for v in value):
+        for i, v in enumerate(value):
+            yield from leaves(v, f"{key}[{i}]")
+    else:
+        yield key, value
+
+
+def changed(key: str, value, data_dir_copy: str):
+    """Another valid value for the key."""
+    if key == "data_dir":
+        return data_dir_copy
+    if key == "theory.cnn.input":
+        return [value[0] - 1, *value[1:]]
+    if key == "theory.cnn.layers":
+        layers = copy.deepcopy(value)
+        layers[0]["filters"] -= 1
+        return layers
+    enums = {"mnist.source": ["pypi", "idx"], "galaxy.image_size": [32, 64],
+             "galaxy.bonus.arch": ["conv", "mlp"], "tweets.optimizer": ["adam", "sgd"],
+             "tweets.kernel": ["auto", "pytorch"], "tweets.malformed_rows": ["skip", "error"],
+             "galaxy.corrupt_images": ["skip", "error"]}
+    if key in enums:
+        return next(v for v in enums[key] if v != value)
+    if key.endswith("precision"):
+        return "fp32" if value != "fp32" else "bf16"
+    if isinstance(value, bool):
+        return not value
+    if value is None:
+        return "https://example.org/x.csv" if key.endswith("_url") else (
+            "/nowhere" if key.endswith("_dir") else 7)
+    if isinstance(value, int):
+        return value - 1 if value > 1 else value + 1
+    if isinstance(value, float):
+        return value / 2
+    raise AssertionError(f"no rule to change {key}={value!r}")
+
+
+def set_key(config: dict, key: str, value) -> dict:
+    """A minimal overlay setting one dotted key (list items replace the whole list)."""
+    config = copy.deepcopy(config)
+    head, _, item = key.partition("[")
+    parts = head.split(".")
+    node = config
+    for part in parts[:-1]:
+        node = node[part]
+    if item:  # e.g. galaxy.bonus.variants[0].beta
+        index, field = int(item.split("]")[0]), item.split("].")[1]
+        node[parts[-1]][index][field] = value
+    else:
+        node[parts[-1]] = value
+    overlay, src = {}, config
+    top = parts[0]
+    overlay[top] = src[top]
+    return overlay
+
+
+@pytest.fixture(scope="module")
+def merged_smoke_config(smoke_run):
+    folder, config, _ = smoke_run
+    merged = settings.load_config([ROOT / "config" / "config.yaml", ROOT / "config" / "smoke.yaml"])
+    merged["data_dir"] = config[-1].split("=", 1)[1]
+    return merged
+
+
+def dry_run_jobs(folder, config_args, *extra):
+    result = snakemake(folder, *config_args, "-n", *extra)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return scheduled_jobs(result.stdout)
+
+
+def test_every_leaf_key_reruns_exactly_its_readers(smoke_run, merged_smoke_config, tmp_path):
+    folder, config_args, _ = smoke_run
+    data_copy = tmp_path / "same data elsewhere"
+    data_copy.symlink_to(merged_smoke_config["data_dir"])
+    walked = {k: v for k, v in leaves(merged_smoke_config) if k not in NOT_WALKED}
+    assert set(walked) == set(READERS), (
+        f"keys without a reader entry: {sorted(set(walked) - set(READERS))}; "
+        f"entries without a key: {sorted(set(READERS) - set(walked))}")
+
+    def check(key):
+        overlay = set_key(merged_smoke_config, key, changed(key, walked[key], str(data_copy)))
+        path = folder / f"overlay-{key.replace('[', '_').replace(']', '_')}.yaml"
+        path.write_text(yaml.safe_dump(overlay))
+        args = ["--configfile", "config/smoke.yaml", str(path)]
+        if key != "data_dir":
+            args += config_args[2:]  # --config data_dir=... (a --config beats a configfile)
+        actual = dry_run_jobs(folder, args)
+        expected = (dry_run_jobs(folder, config_args, "--forcerun", *READERS[key])
+                    if READERS[key] else set())
+        return key, actual, expected
+
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(check, sorted(walked)))
+    wrong = {key: {"scheduled": sorted(a), "expected": sorted(e)} for key, a, e in results if a != e}
+    assert not wrong, yaml.safe_dump(wrong)
+    assert any(a for _, a, _ in results)
+
+
+def test_renaming_a_bonus_variant_runs_it_and_redraws_the_figures(smoke_run, merged_smoke_config):
+    folder, config_args, _ = smoke_run
+    overlay = set_key(merged_smoke_config, "galaxy.bonus.variants[0].name", "plain2")
+    path = folder / "overlay-rename.yaml"
+    path.write_text(yaml.safe_dump(overlay))
+    jobs = dry_run_jobs(folder, ["--configfile", "config/smoke.yaml", str(path), *config_args[2:]])
+    assert jobs == {"galaxy_train[run=bonus-plain2]", "galaxy_figures", "report"}
+
+
+def test_each_budget_has_its_own_results(smoke_run):
+    """After a smoke run the default budget shares nothing with it: every job is scheduled."""
+    folder, config_args, _ = smoke_run
+    jobs = dry_run_jobs(folder, config_args[2:])
+    rules = {job.split("[")[0] for job in jobs}
+    assert {"mnist_train", "tweets_train", "galaxy_train", "report"} <= rules
+    assert sum(job.startswith("galaxy_train[") for job in jobs) == 6
