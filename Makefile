@@ -1,26 +1,33 @@
 # The two commands of the README; both set up what is missing first (scripts/setup.sh).
-#   make report [DATA=folder] [PROFILE=smoke|default|full]
+#   make report [DATA=folder] [BUDGET=smoke|default|full]
 #   make test   [DATA=folder]
-VENV    ?= .venv
-CORES   ?= $(shell nproc)
-PROFILE ?= default
-DATA    ?=
+VENV   ?= .venv
+CORES  ?= $(shell nproc)
+BUDGET ?= default
+DATA   ?=
 
-CONFIG_ARGS := $(if $(filter-out default,$(PROFILE)),--configfile config/$(PROFILE).yaml)
-DATA_ARGS   := $(if $(DATA),--config data_dir=$(abspath $(DATA)))
+CONFIG_ARGS := $(if $(filter-out default,$(BUDGET)),--configfile config/$(BUDGET).yaml)
+# DATA is single-quoted for the shell (a folder name may hold spaces, &, $ or quotes).
+quote        = '$(subst ','\'',$(1))'
+DATA_ARGS   := $(if $(DATA),--config $(call quote,data_dir=$(DATA)))
 
 .PHONY: setup report test bench dry-run clean
 setup:
 	@bash scripts/setup.sh
 
 report: setup
-	$(VENV)/bin/snakemake report/assignment5.pdf --cores $(CORES) $(CONFIG_ARGS) $(DATA_ARGS)
+	$(VENV)/bin/snakemake --cores $(CORES) $(CONFIG_ARGS) $(DATA_ARGS)
 
 test: setup
-	ASSIGNMENT5_DATA=$(abspath $(or $(DATA),data/external)) $(VENV)/bin/pytest -q -rs
+	ASSIGNMENT5_DATA=$(call quote,$(or $(DATA),data/external)) $(VENV)/bin/pytest -q -rs
 
 bench: setup
 	$(VENV)/bin/python bench/run_all.py
 
 dry-run: setup
-	$(VENV)/bin/snakemake report/assignment5.pdf -n $(CONFIG_ARGS) $(DATA_ARGS)
+	$(VENV)/bin/snakemake -n $(CONFIG_ARGS) $(DATA_ARGS)
+
+# Results and data of one budget (BUDGET=...), its PDF and its Snakemake records; not the venv.
+clean:
+	rm -rf "results/$(BUDGET)" "data/$(BUDGET)" \
+	  "report/assignment5$(if $(filter-out default,$(BUDGET)),-$(BUDGET)).pdf"

@@ -16,7 +16,7 @@ def config():
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The folder holding tweets/ and galaxy-zoo/ (make test DATA=... sets ASSIGNMENT5_DATA)."""
-    folder = Path(os.environ.get("ASSIGNMENT5_DATA", ROOT / "data" / "external"))
+    folder = Path(os.environ.get("ASSIGNMENT5_DATA", ROOT / "data" / "external")).resolve()
     if not (folder / "tweets").is_dir() or not (folder / "galaxy-zoo").is_dir():
         pytest.skip(f"datasets not found in {folder}: run `make test DATA=<folder>`")
     return folder

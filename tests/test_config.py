@@ -81,7 +81,17 @@ def test_command_line_strings_get_the_schema_types():
 def test_missing_data_names_the_folder_and_the_setting(workflow, tmp_path):
     for target, needs in (("results/smoke/galaxy/pca.json", "images_training_rev1"),
                           ("results/smoke/tweets/history.json", "tweets_train.csv")):
-        result = dry_run(workflow, target, "--config", f"data_dir={tmp_path / 'nowhere'}")
+        result = run_snakemake(workflow, target, "--configfile", "config/smoke.yaml", "--config",
+                               f"data_dir={tmp_path / 'nowhere'}", "-n")
         out = result.stdout + result.stderr
         assert result.returncode != 0 and needs in out and "data_dir" in out, out[-2000:]
         assert str(tmp_path / "nowhere") in out
+
+
+def test_config_readme_is_current():
+    from conftest import ROOT
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "config_doc.py"), "--check"])
+    assert result.returncode == 0, "config/README.md is stale: run python scripts/config_doc.py"

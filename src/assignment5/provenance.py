@@ -9,7 +9,7 @@ import platform
 import subprocess
 import sys
 
-PACKAGES = ("torch", "torchvision", "snakemake", "numpy", "pandas", "matplotlib", "pillow",
+PACKAGES = ("torch", "torchvision", "snakemake", "numpy", "matplotlib", "pillow",
             "jinja2", "sympy", "scikit-learn", "jsonschema")
 
 

@@ -25,6 +25,9 @@ except InputError as err:
 
 P = paths.for_budget(config["budget"])
 DATA_DIR = config["data_dir"]
+if "{" in DATA_DIR or "}" in DATA_DIR:  # input paths are patterns to Snakemake: braces are wildcards
+    raise WorkflowError(f"config key data_dir: {DATA_DIR!r} holds a brace, which Snakemake reads "
+                        "as a wildcard in input paths; rename the folder or point a symlink at it")
 GALAXY_ARCHS = list(paths.GALAXY_ARCHS)
 BONUS_RUNS = settings.bonus_runs(config)
 
