@@ -25,15 +25,19 @@ except InputError as err:
 
 P = paths.for_budget(config["budget"])
 DATA_DIR = config["data_dir"]
-if "{" in DATA_DIR or "}" in DATA_DIR:  # input paths are patterns to Snakemake: braces are wildcards
-    raise WorkflowError(f"config key data_dir: {DATA_DIR!r} holds a brace, which Snakemake reads "
-                        "as a wildcard in input paths; rename the folder or point a symlink at it")
+if (
+    "{" in DATA_DIR or "}" in DATA_DIR
+):  # input paths are patterns to Snakemake: braces are wildcards
+    raise WorkflowError(
+        f"config key data_dir: {DATA_DIR!r} holds a brace, which Snakemake reads "
+        "as a wildcard in input paths; rename the folder or point a symlink at it"
+    )
 GALAXY_ARCHS = list(paths.GALAXY_ARCHS)
 BONUS_RUNS = settings.bonus_runs(config)
 
 
 def step_settings(step):
-    """The settings one rule reads (its params): a change reruns that rule and what follows."""
+    """The settings a step reads, passed as its params: a change reruns it and what follows."""
     return settings.for_step(config, step)
 
 
@@ -45,7 +49,8 @@ def missing_data(what, folder, needs):
     return WorkflowError(
         f"{what} not found under {folder}/: it needs {needs}. The folder comes from the data_dir "
         f"setting (now {DATA_DIR!r}); set it in config/config.yaml, with "
-        "--config data_dir=/path/to/data, or make report DATA=/path/to/data.")
+        "--config data_dir=/path/to/data, or make report DATA=/path/to/data."
+    )
 
 
 def tweets_source(wildcards):
@@ -54,19 +59,30 @@ def tweets_source(wildcards):
     if t["train_url"] and t["test_url"]:
         return {}
     root = os.path.join(DATA_DIR, "tweets")
-    files = {split: os.path.join(root, f"tweets_{split}.csv") for split in ("train", "test")}
+    files = {
+        split: os.path.join(root, f"tweets_{split}.csv") for split in ("train", "test")
+    }
     if not all(os.path.isfile(f) for f in files.values()):
-        raise missing_data("Tweets", root, "tweets_train.csv and tweets_test.csv (header text,label)")
+        raise missing_data(
+            "Tweets", root, "tweets_train.csv and tweets_test.csv (header text,label)"
+        )
     return files
 
 
 def galaxy_source(wildcards):
     """The label file and image folder; fails at once, naming what to put where, when missing."""
     root = os.path.join(DATA_DIR, "galaxy-zoo")
-    labels = [os.path.join(root, n) for n in ("training_solutions_rev1.csv", "galaxy_labels.csv")]
+    labels = [
+        os.path.join(root, n)
+        for n in ("training_solutions_rev1.csv", "galaxy_labels.csv")
+    ]
     found = [path for path in labels if os.path.isfile(path)]
     images = os.path.join(root, "images_training_rev1")
     if not os.path.isdir(images) or not found:
-        raise missing_data("Galaxy Zoo data", root, "images_training_rev1/ (<GalaxyID>.jpg) and "
-                           "training_solutions_rev1.csv or galaxy_labels.csv")
+        raise missing_data(
+            "Galaxy Zoo data",
+            root,
+            "images_training_rev1/ (<GalaxyID>.jpg) and "
+            "training_solutions_rev1.csv or galaxy_labels.csv",
+        )
     return {"labels": found[0], "images": images}

@@ -5,13 +5,13 @@ rule galaxy_data:
     output:
         npz=P.galaxy_npz,
         summary=P.galaxy_prep,
-    params:
-        settings=step_settings("galaxy_data"),
     log:
         P.log("galaxy_data"),
     benchmark:
         P.benchmark("galaxy_data")
     threads: workflow.cores
+    params:
+        settings=step_settings("galaxy_data"),
     script:
         "../scripts/galaxy_data.py"
 
@@ -23,15 +23,15 @@ rule galaxy_train:
     output:
         model=P.galaxy_model("{run}"),
         history=P.galaxy_history("{run}"),
-    wildcard_constraints:
-        run="|".join(re.escape(run) for run in [*GALAXY_ARCHS, *BONUS_RUNS]),
-    params:
-        settings=run_settings,
     log:
         P.log("galaxy_train_{run}"),
     benchmark:
         P.benchmark("galaxy_train_{run}")
+    wildcard_constraints:
+        run="|".join(re.escape(run) for run in [*GALAXY_ARCHS, *BONUS_RUNS]),
     threads: workflow.cores
+    params:
+        settings=run_settings,
     script:
         "../scripts/galaxy_train.py"
 
@@ -44,15 +44,15 @@ rule galaxy_analyse:
     output:
         npz=P.galaxy_analysis("{arch}", "npz"),
         json=P.galaxy_analysis("{arch}", "json"),
-    wildcard_constraints:
-        arch="|".join(GALAXY_ARCHS),
-    params:
-        settings=step_settings("galaxy_analyse"),
     log:
         P.log("galaxy_analyse_{arch}"),
     benchmark:
         P.benchmark("galaxy_analyse_{arch}")
+    wildcard_constraints:
+        arch="|".join(GALAXY_ARCHS),
     threads: workflow.cores
+    params:
+        settings=step_settings("galaxy_analyse"),
     script:
         "../scripts/galaxy_analyse.py"
 
@@ -63,13 +63,13 @@ rule galaxy_pca:
         P.galaxy_npz,
     output:
         P.galaxy_pca,
-    params:
-        settings=step_settings("galaxy_pca"),
     log:
         P.log("galaxy_pca"),
     benchmark:
         P.benchmark("galaxy_pca")
     threads: workflow.cores
+    params:
+        settings=step_settings("galaxy_pca"),
     script:
         "../scripts/galaxy_pca.py"
 
@@ -82,14 +82,14 @@ rule galaxy_figures:
         arrays=expand(P.galaxy_analysis("{arch}", "npz"), arch=GALAXY_ARCHS),
         pca=P.galaxy_pca,
     output:
-        summary=P.galaxy_summary,
         **P.galaxy_figures,
-    params:
-        settings=step_settings("galaxy_figures"),
+        summary=P.galaxy_summary,
     log:
         P.log("galaxy_figures"),
     benchmark:
         P.benchmark("galaxy_figures")
     threads: 1
+    params:
+        settings=step_settings("galaxy_figures"),
     script:
         "../scripts/galaxy_figures.py"

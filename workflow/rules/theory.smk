@@ -3,12 +3,12 @@ rule theory:
     output:
         cnn=P.theory_cnn,
         vae=P.theory_vae,
-    params:
-        settings=step_settings("theory"),
     log:
         P.log("theory"),
     benchmark:
         P.benchmark("theory")
     threads: 1
+    params:
+        settings=step_settings("theory"),
     script:
         "../scripts/theory.py"

@@ -5,13 +5,13 @@ rule tweets_data:
     output:
         npz=P.tweets_npz,
         stats=P.tweets_stats,
-    params:
-        settings=step_settings("tweets_data"),
     log:
         P.log("tweets_data"),
     benchmark:
         P.benchmark("tweets_data")
     threads: 1
+    params:
+        settings=step_settings("tweets_data"),
     script:
         "../scripts/tweets_data.py"
 
@@ -23,13 +23,13 @@ rule tweets_train:
     output:
         model=P.tweets_model,
         history=P.tweets_history,
-    params:
-        settings=step_settings("tweets_train"),
     log:
         P.log("tweets_train"),
     benchmark:
         P.benchmark("tweets_train")
     threads: workflow.cores
+    params:
+        settings=step_settings("tweets_train"),
     script:
         "../scripts/tweets_train.py"
 
@@ -42,14 +42,14 @@ rule tweets_figures:
         model=P.tweets_model,
         history=P.tweets_history,
     output:
-        examples=P.tweets_examples,
         **P.tweets_figures,
-    params:
-        settings=step_settings("tweets_figures"),
+        examples=P.tweets_examples,
     log:
         P.log("tweets_figures"),
     benchmark:
         P.benchmark("tweets_figures")
     threads: 1
+    params:
+        settings=step_settings("tweets_figures"),
     script:
         "../scripts/tweets_figures.py"
