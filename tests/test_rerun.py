@@ -217,3 +217,13 @@ def test_each_budget_has_its_own_results(smoke_run):
     rules = {job.split("[")[0] for job in jobs}
     assert {"mnist_train", "tweets_train", "galaxy_train", "report"} <= rules
     assert sum(job.startswith("galaxy_train[") for job in jobs) == 6
+
+
+def test_key_order_in_yaml_is_not_a_change():
+    config = settings.load_config([ROOT / "config" / "config.yaml"])
+    reordered = copy.deepcopy(config)
+    reordered["mnist"]["one_cycle"] = dict(reversed(list(config["mnist"]["one_cycle"].items())))
+    reordered["theory"]["cnn"]["layers"] = [dict(reversed(list(layer.items())))
+                                            for layer in config["theory"]["cnn"]["layers"]]
+    for step in ("mnist_train", "theory"):
+        assert repr(settings.for_step(config, step)) == repr(settings.for_step(reordered, step))

@@ -25,6 +25,19 @@ def write_json(path: str | Path, data) -> None:
     os.replace(f.name, path)
 
 
+def write_tsv(path: str | Path, rows: list[dict]) -> None:
+    """A table for Snakemake's HTML report: one header line, tab-separated, floats to 6 digits."""
+    import csv
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, list(rows[0]), delimiter="\t", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows({k: f"{v:.6g}" if isinstance(v, float) else v for k, v in row.items()}
+                         for row in rows)
+
+
 def read_json(path: str | Path):
     with open(path) as f:
         return json.load(f)

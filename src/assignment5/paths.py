@@ -90,6 +90,10 @@ class Paths:
         return f"{self.mnist_dir}/architecture.json"
 
     @property
+    def mnist_table(self) -> str:
+        return f"{self.mnist_dir}/epochs.tsv"
+
+    @property
     def mnist_figures(self) -> dict[str, str]:
         return {name: f"{self.mnist_dir}/fig_{name}.pdf" for name in MNIST_FIGURES}
 
@@ -117,6 +121,10 @@ class Paths:
     @property
     def tweets_examples(self) -> str:
         return f"{self.tweets_dir}/examples.json"
+
+    @property
+    def tweets_table(self) -> str:
+        return f"{self.tweets_dir}/evaluations.tsv"
 
     @property
     def tweets_figures(self) -> dict[str, str]:
@@ -154,6 +162,14 @@ class Paths:
     @property
     def galaxy_summary(self) -> str:
         return f"{self.galaxy_dir}/summary.json"
+
+    @property
+    def galaxy_table(self) -> str:
+        return f"{self.galaxy_dir}/summary.tsv"
+
+    @property
+    def galaxy_bonus_table(self) -> str:
+        return f"{self.galaxy_dir}/bonus.tsv"
 
     @property
     def galaxy_figures(self) -> dict[str, str]:

@@ -193,9 +193,19 @@ def galaxy_runs(config: dict) -> list[str]:
     return [*GALAXY_ARCHS, *bonus_runs(config)]
 
 
+def _canonical(value):
+    """Nested dicts with sorted keys: Snakemake compares params by repr, so the order of keys in
+    a YAML file must not look like a change."""
+    if isinstance(value, dict):
+        return {k: _canonical(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [_canonical(v) for v in value]
+    return value
+
+
 def _pick(section: dict, cls, **extra) -> dict:
     names = [f.name for f in dataclasses.fields(cls)]
-    return {n: extra[n] if n in extra else copy.deepcopy(section[n]) for n in names}
+    return {n: _canonical(extra[n] if n in extra else copy.deepcopy(section[n])) for n in names}
 
 
 def _galaxy_run(config: dict, run: str) -> dict:

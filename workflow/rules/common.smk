@@ -45,6 +45,22 @@ def run_settings(wildcards):
     return settings.for_step(config, "galaxy_train", wildcards.run)
 
 
+def for_report(section, figures, **tables):
+    """Figures and tables tagged for Snakemake's HTML report, each with its caption file."""
+    category = {
+        "mnist": "2 VGG11 on MNIST",
+        "tweets": "3 Character LSTM",
+        "galaxy": "5 Galaxy Zoo VAEs",
+    }
+    tagged = {**figures, **tables}
+    return {
+        name: report(
+            path, caption=f"../report/{section}_{name}.rst", category=category[section]
+        )
+        for name, path in tagged.items()
+    }
+
+
 def missing_data(what, folder, needs):
     return WorkflowError(
         f"{what} not found under {folder}/: it needs {needs}. The folder comes from the data_dir "

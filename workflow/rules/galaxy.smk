@@ -82,7 +82,12 @@ rule galaxy_figures:
         arrays=expand(P.galaxy_analysis("{arch}", "npz"), arch=GALAXY_ARCHS),
         pca=P.galaxy_pca,
     output:
-        **P.galaxy_figures,
+        **for_report(
+            "galaxy",
+            P.galaxy_figures,
+            summary_table=P.galaxy_table,
+            bonus_table=P.galaxy_bonus_table,
+        ),
         summary=P.galaxy_summary,
     log:
         P.log("galaxy_figures"),

@@ -38,7 +38,7 @@ rule mnist_figures:
         model=P.mnist_model,
         history=P.mnist_history,
     output:
-        **P.mnist_figures,
+        **for_report("mnist", P.mnist_figures, epochs_table=P.mnist_table),
         evaluation=P.mnist_eval,
         architecture=P.mnist_arch,
     log:

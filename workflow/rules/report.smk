@@ -10,7 +10,8 @@ rule report:
         template=paths.REPORT_TEMPLATE,
         sections=paths.REPORT_SECTIONS,
     output:
-        pdf=update(P.report_pdf),  # a failed build restores the last good PDF
+        # update(): a failed build restores the last good PDF
+        pdf=report(update(P.report_pdf), caption="../report/pdf.rst", category="PDF"),
         tex=P.report_tex,
         provenance=P.report_provenance,
     log:

@@ -42,7 +42,7 @@ rule tweets_figures:
         model=P.tweets_model,
         history=P.tweets_history,
     output:
-        **P.tweets_figures,
+        **for_report("tweets", P.tweets_figures, evaluations_table=P.tweets_table),
         examples=P.tweets_examples,
     log:
         P.log("tweets_figures"),

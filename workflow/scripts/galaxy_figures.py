@@ -7,4 +7,5 @@ figures = {name: getattr(out, name) for name in ("curves", "reconstructions", "g
                                          "weights", "bonus")}
 run_step(snakemake, lambda s: run(s, histories=list(i.histories), analyses=list(i.analyses),
                                   arrays=list(i.arrays), pca=i.pca, summary=out.summary,
-                                  figures=figures))
+                                  figures=figures,
+                                  tables={"summary": out.summary_table, "bonus": out.bonus_table}))

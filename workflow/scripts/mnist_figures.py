@@ -7,4 +7,4 @@ run_step(snakemake, lambda s: run(s, data=snakemake.input.data, model=snakemake.
                                   history=snakemake.input.history, evaluation=out.evaluation,
                                   architecture=out.architecture,
                                   figures=[out.curves, out.confusion, out.misclassified],
-                                  threads=snakemake.threads))
+                                  threads=snakemake.threads, table=out.epochs_table))

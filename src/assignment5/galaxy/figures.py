@@ -14,7 +14,7 @@ from sklearn.decomposition import PCA as SkPCA
 
 from assignment5.galaxy.data import MORPHOLOGIES
 from assignment5 import paths, settings
-from assignment5.io import read_json, write_json
+from assignment5.io import read_json, write_json, write_tsv
 from assignment5.step import guarded
 from assignment5.plotting import image_grid, plt, save
 
@@ -162,7 +162,7 @@ FIGURE_ORDER = ("curves", "reconstructions", "generation", "latent", "weights", 
 
 
 def run(s: settings.GalaxyFigures, *, histories: list[str], analyses: list[str], arrays: list[str],
-        pca: str, summary: str, figures: dict[str, str]) -> dict:
+        pca: str, summary: str, figures: dict[str, str], tables: dict[str, str] | None = None) -> dict:
     """histories: one per run (s.archs, then s.bonus); analyses/arrays: one per architecture."""
     runs = [*s.archs, *s.bonus]
     by_run = {run: read_json(path) for run, path in zip(runs, histories)}
@@ -193,6 +193,19 @@ def run(s: settings.GalaxyFigures, *, histories: list[str], analyses: list[str],
         "curves_skip_fraction": CURVES_SKIP, "bonus_skip_fraction": BONUS_SKIP,
     }
     write_json(summary, out)
+    if tables:
+        write_tsv(tables["summary"], [
+            {"model": out["names"][a], "parameters": r["parameters"], "epochs": r["epochs"],
+             "test_bce": r["test"]["bce"], "test_mse": r["test"]["mse"], "test_kl": r["test"]["kl"],
+             "images_per_second": r["images_per_second"], "minutes": r["wall_seconds"] / 60}
+            for a, r in out["archs"].items()] + [
+            {"model": f"PCA ({baseline['components']} components)", "parameters": "", "epochs": "",
+             "test_bce": baseline["test"]["bce"], "test_mse": baseline["test"]["mse"], "test_kl": "",
+             "images_per_second": "", "minutes": ""}])
+        write_tsv(tables["bonus"], [
+            {"variant": name, "beta": r["beta"], "kl_warmup_epochs": r["kl_warmup_epochs"],
+             "epochs": r["epochs"], "test_bce": r["test"]["bce"], "test_mse": r["test"]["mse"],
+             "test_neg_elbo": r["test"]["neg_elbo"]} for name, r in out["bonus"].items()])
     return out
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from assignment5 import settings
-from assignment5.io import read_json, write_json
+from assignment5.io import read_json, write_json, write_tsv
 from assignment5.mnist.model import INPUT_SIZE, VGG11, layer_table
 from assignment5.mnist.train import evaluate, load_split
 from assignment5.plotting import image_grid, plt, save
@@ -84,18 +84,18 @@ def plot_mistakes(images, true, pred, path, n: int) -> None:
 
 
 def run(s: settings.MnistFigures, *, data: str, model: str, history: str, evaluation: str,
-        architecture: str, figures: list[str], threads: int) -> dict:
+        architecture: str, figures: list[str], threads: int, table: str | None = None) -> dict:
     setup_torch(threads, 0)
     summary = read_json(history)
     net = VGG11()
     net.load_state_dict(torch.load(model, map_location="cpu", weights_only=True))
-    table = layer_table(net)
-    pools = sum(r["type"] == "MaxPool2d" for r in table)
-    write_json(architecture, {"layers": table, "total_params": sum(r["params"] for r in table),
+    layers = layer_table(net)
+    pools = sum(r["type"] == "MaxPool2d" for r in layers)
+    write_json(architecture, {"layers": layers, "total_params": sum(r["params"] for r in layers),
                               "original_side": ORIGINAL_SIDE, "input_side": INPUT_SIZE,
                               "sides": halvings(INPUT_SIZE, pools),
                               "original_sides": halvings(ORIGINAL_SIDE, pools),
-                              "conv_filters": [r["output"][0] for r in table if r["type"] == "Conv2d"]})
+                              "conv_filters": [r["output"][0] for r in layers if r["type"] == "Conv2d"]})
 
     npz = np.load(data)
     test_x, test_y = load_split(npz, "test", s.test_limit)
@@ -114,6 +114,8 @@ def run(s: settings.MnistFigures, *, data: str, model: str, history: str, evalua
                                  if i != j and matrix[i, j]), reverse=True)[:3],
     }
     write_json(evaluation, out)
+    if table:
+        write_tsv(table, summary["history"])
     plot_curves(summary["history"], figures[0])
     plot_confusion(matrix, figures[1])
     originals = npz["test_x"][: len(true)][wrong] / 255.0

@@ -11,7 +11,7 @@ import argparse
 import numpy as np
 
 from assignment5 import settings
-from assignment5.io import read_json, write_json
+from assignment5.io import read_json, write_json, write_tsv
 from assignment5.plotting import plt, save
 from assignment5.tweets.model import Tweets
 from assignment5.tweets.predict import load_model
@@ -63,8 +63,10 @@ def pick_examples(probs: dict, labels: np.ndarray, rng: np.random.Generator, n: 
 
 
 def run(s: settings.TweetsFigures, *, data: str, stats: str, model: str, history: str,
-        examples: str, figures: list[str]) -> dict:
+        examples: str, figures: list[str], table: str | None = None) -> dict:
     summary, counts = read_json(history), read_json(stats)
+    if table:
+        write_tsv(table, summary["history"])
     plot_curves(summary, figures[0])
     plot_lengths(counts, figures[1])
     test = Tweets.from_npz(np.load(data), "test")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 import platform
 import sys
 import time
@@ -26,15 +27,35 @@ import torch.nn.functional as F
 SOURCE = Path(__file__).with_name("fused_lstm.cpp")
 
 
-def cpu_tag() -> str:
-    """Short hash of the CPU's feature flags: the kernel is built with -march=native, so a build
-    cached in a home folder shared by different machines (a cluster) must not be reused across them."""
+def cpu_flags() -> str:
     try:
         with open("/proc/cpuinfo") as f:
-            flags = next((line for line in f if line.startswith("flags")), platform.processor())
+            return next((line for line in f if line.startswith("flags")), platform.processor())
     except OSError:
-        flags = platform.machine() + platform.processor()
-    return hashlib.sha256(flags.encode()).hexdigest()[:10]
+        return platform.machine() + platform.processor()
+
+
+def build_key() -> str:
+    """Hash of the source, the CPU's feature flags and torch's version. The kernel is built with
+    -march=native, so a build cached in a home folder shared by different machines (a cluster)
+    must not be reused across CPUs; and keyed on the source's content, not its path, one build
+    serves every checkout of the same code on a machine."""
+    payload = SOURCE.read_bytes() + cpu_flags().encode() + torch.__version__.encode()
+    return hashlib.sha256(payload).hexdigest()[:12]
+
+
+def staged_source(key: str) -> Path:
+    """A copy of the source in the build's own folder: ninja records the source's absolute path,
+    so building from this copy makes the build independent of where the checkout is."""
+    root = Path(os.environ.get("TORCH_EXTENSIONS_DIR", Path.home() / ".cache" / "torch_extensions"))
+    folder = root / f"assignment5_fused_lstm_{key}"
+    folder.mkdir(parents=True, exist_ok=True)
+    staged = folder / SOURCE.name
+    if not staged.exists() or staged.read_bytes() != SOURCE.read_bytes():
+        tmp = staged.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(SOURCE.read_bytes())
+        os.replace(tmp, staged)
+    return staged
 
 
 @functools.cache
@@ -45,7 +66,10 @@ def extension():
     start = time.perf_counter()
     try:
         # -fopenmp: the kernel's threads are PyTorch's own OpenMP threads (same libgomp).
-        module = load(name=f"assignment5_fused_lstm_{cpu_tag()}", sources=[str(SOURCE)],
+        key = build_key()
+        source = staged_source(key)
+        module = load(name=f"assignment5_fused_lstm_{key}", sources=[str(source)],
+                      build_directory=str(source.parent),
                       extra_cflags=["-O3", "-march=native", "-fopenmp"], extra_ldflags=["-fopenmp"])
     except Exception as error:  # no compiler, no ninja, unsupported platform
         warnings.warn(f"fused LSTM kernel unavailable ({error.__class__.__name__}: {error}); "
