@@ -55,3 +55,35 @@ def test_nothing_left_to_do_and_a_template_edit_reruns_only_report(smoke_run):
         assert scheduled_jobs(result.stdout) == {"report"}, result.stdout
     finally:
         template.write_text(original)
+
+
+def test_html_report_holds_every_figure_and_table_with_captions(smoke_run):
+    folder, config, _ = smoke_run
+    result = snakemake(folder, *config, "--report", "report.html")
+    assert result.returncode == 0, result.stderr[-3000:]
+    html = (folder / "report.html").read_text()
+    for name in ("fig_curves.pdf", "fig_confusion.pdf", "fig_misclassified.pdf", "fig_lengths.pdf",
+                 "fig_reconstructions.pdf", "fig_generation.pdf", "fig_latent.pdf", "fig_weights.pdf",
+                 "fig_bonus.pdf", "epochs.tsv", "evaluations.tsv", "summary.tsv", "bonus.tsv",
+                 "assignment5-smoke.pdf"):
+        assert name in html, name
+    for caption in ("Per-epoch figures of the VGG11 run", "Bonus study: test negative ELBO",
+                    "2 VGG11 on MNIST", "5 Galaxy Zoo VAEs", "reproduces a deep-learning course"):
+        assert caption in html, caption
+
+
+def test_a_failed_pdf_build_keeps_the_last_good_pdf(smoke_run):
+    folder, config, _ = smoke_run
+    pdf = folder / "report" / "assignment5-smoke.pdf"
+    before = pdf.read_bytes()
+    section = folder / "report" / "section3.tex.j2"
+    original = section.read_text()
+    section.write_text(original + "\n\\undefinedmacro\n")
+    try:
+        result = snakemake(folder, *config)
+        out = result.stdout + result.stderr
+        assert result.returncode != 0 and "Undefined control sequence" in out
+        assert pdf.read_bytes() == before
+    finally:
+        section.write_text(original)
+    assert snakemake(folder, *config).returncode == 0  # and the next good build replaces it
