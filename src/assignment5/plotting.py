@@ -24,17 +24,20 @@ def save(fig, path: str | Path) -> None:
 
 
 def image_grid(ax, images, rows: int, cols: int, pad: int = 1, cmap="gray"):
-    """Tile equally sized images (N, H, W) or (N, H, W, 3) into one axes."""
+    """Tile equally sized images (N, H, W) or (N, H, W, 3) in [0, 1] into one axes
+    (torchvision's make_grid, white gaps)."""
     import numpy as np
+    import torch
+    from torchvision.utils import make_grid
 
-    images = np.asarray(images)
-    n, h, w = images.shape[:3]
-    extra = images.shape[3:]
-    canvas = np.ones(((h + pad) * rows - pad, (w + pad) * cols - pad, *extra), dtype=float)
-    for i in range(min(n, rows * cols)):
-        r, c = divmod(i, cols)
-        canvas[r * (h + pad): r * (h + pad) + h, c * (w + pad): c * (w + pad) + w] = images[i]
-    ax.imshow(canvas, cmap=cmap if not extra else None, vmin=0, vmax=1)
+    images = np.asarray(images, dtype=np.float32)[: rows * cols]
+    grey = images.ndim == 3
+    tensor = torch.from_numpy(images[:, None] if grey else images.transpose(0, 3, 1, 2))
+    blank = torch.ones((rows * cols - len(tensor), *tensor.shape[1:]))  # a short last row stays white
+    grid = make_grid(torch.cat([tensor, blank]), nrow=cols, padding=pad, pad_value=1.0)
+    grid = grid[:, pad:-pad, pad:-pad] if pad else grid  # make_grid also pads the outer edge
+    canvas = grid[0].numpy() if grey else grid.permute(1, 2, 0).numpy()
+    ax.imshow(canvas, cmap=cmap if grey else None, vmin=0, vmax=1)
     ax.set_xticks([])
     ax.set_yticks([])
     ax.grid(False)
