@@ -6,11 +6,13 @@ import sys
 
 import torch
 
+from assignment5 import settings
 from assignment5.galaxy.models import build, vae_loss
 from assignment5.galaxy.train import as_float, resolve_precision, train_step
 from timing import compare, report
 
-BATCH, SIZE, LATENT = 64, 64, 32
+_TRAIN = settings.defaults("galaxy_train", "conv")  # the default budget's settings
+BATCH, SIZE, LATENT = _TRAIN.batch_size, settings.defaults("galaxy_data").image_size, _TRAIN.latent_dim
 
 
 def main(threads: int = 2, archs=("mlp", "conv", "resnet")) -> dict:

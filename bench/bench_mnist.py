@@ -8,10 +8,11 @@ import torch.nn.functional as F
 
 from assignment5.mnist.model import VGG11
 from assignment5.mnist.train import MEAN, STD, to_input, train_step
+from assignment5 import settings
 from assignment5.training import resolve_precision
 from timing import compare, report
 
-BATCH = 128
+BATCH = settings.defaults("mnist_train").batch_size  # the default budget's
 
 
 def main(threads: int = 2) -> dict:

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from assignment5 import paths
+from assignment5 import paths, settings
 from assignment5.training import resolve_precision
 from assignment5.tweets.model import LSTMCellLoop, Tweets, TweetLSTM
 from assignment5.tweets.train import make_optimizer, train_step
@@ -26,8 +26,9 @@ def synthetic_tweets(n: int = 4000) -> Tweets:
 
 def bench_data() -> tuple[Tweets, str]:
     """The workflow's training tweets when they exist (their lengths set the speed), else synthetic."""
-    if Path(paths.TWEETS_NPZ).exists():
-        return Tweets.from_npz(np.load(paths.TWEETS_NPZ), "train"), "real training tweets"
+    npz = paths.for_budget("default").tweets_npz
+    if Path(npz).exists():
+        return Tweets.from_npz(np.load(npz), "train"), "real training tweets"
     return synthetic_tweets(), "synthetic tweets (run the workflow for the real ones)"
 
 
@@ -36,11 +37,13 @@ def main(threads: int = 2) -> dict:
     torch.manual_seed(0)
     data, source = bench_data()
     rng = np.random.default_rng(1)
-    bucketed = (b for _ in range(10**6) for b in data.bucketed_batches(32, rng))
-    shuffled = (rng.permutation(len(data))[:32] for _ in range(10**6))
-    precision = resolve_precision("auto")
-    models = {"workflow": TweetLSTM(), "nn.LSTM": TweetLSTM(kernel="pytorch"), "loop": LSTMCellLoop()}
-    optimizers = {name: make_optimizer(model, "adam", 1e-4) for name, model in models.items()}
+    s = settings.defaults("tweets_train")  # the default budget's batch size, pool, hidden size, lr
+    bucketed = (b for _ in range(10**6) for b in data.bucketed_batches(s.batch_size, rng, s.bucket_pool))
+    shuffled = (rng.permutation(len(data))[:s.batch_size] for _ in range(10**6))
+    precision = resolve_precision(s.precision)
+    models = {"workflow": TweetLSTM(s.hidden_size, kernel=s.kernel),
+              "nn.LSTM": TweetLSTM(s.hidden_size, kernel="pytorch"), "loop": LSTMCellLoop(s.hidden_size)}
+    optimizers = {name: make_optimizer(model, s) for name, model in models.items()}
 
     def step(name, batches, precision):
         train_step(models[name], optimizers[name], *data.batch(next(batches)), precision)

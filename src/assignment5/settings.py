@@ -280,6 +280,13 @@ def load_config(files: list[str | Path]) -> dict:
     return config
 
 
+def defaults(step: str, run: str | None = None, files=None):
+    """A step's typed settings from config/config.yaml (benchmarks, notebooks, tests)."""
+    root = Path(__file__).resolve().parents[2]
+    files = files or [root / "config" / "config.yaml"]
+    return STEP_CLASSES[step].from_dict(for_step(load_config(files), step, run), f"{step} in {files}")
+
+
 def add_arguments(parser, step: str) -> None:
     """--settings JSON (what the workflow passes) or --config FILE... (standalone runs)."""
     group = parser.add_mutually_exclusive_group()
