@@ -29,6 +29,8 @@ GALAXY_TRAIN = ["galaxy_train"]
 # key (dotted; list items as key[i]) -> rules or files that read it. Keys not listed fail the test.
 READERS = {
     "data_dir": ["tweets_data", "galaxy_data"],
+    "device": ["mnist_train", "mnist_figures", "tweets_train", "tweets_figures", "galaxy_train",
+               "galaxy_analyse"],
     "theory.cnn.input": ["theory"],
     "theory.cnn.layers": ["theory"],
     "mnist.source": ["mnist_data"],
@@ -120,7 +122,7 @@ def changed(key: str, value, data_dir_copy: str):
         layers = copy.deepcopy(value)
         layers[0]["filters"] -= 1
         return layers
-    enums = {"mnist.source": ["pypi", "idx"], "galaxy.image_size": [32, 64],
+    enums = {"device": ["auto", "cpu"], "mnist.source": ["pypi", "idx"], "galaxy.image_size": [32, 64],
              "galaxy.bonus.arch": ["conv", "mlp"], "tweets.optimizer": ["adam", "sgd"],
              "tweets.kernel": ["auto", "pytorch"], "tweets.malformed_rows": ["skip", "error"],
              "galaxy.corrupt_images": ["skip", "error"]}

@@ -81,6 +81,7 @@ class MnistData(Settings):
 
 @dataclass(frozen=True)
 class MnistTrain(Settings):
+    device: str
     train_limit: Optional[int]
     test_limit: Optional[int]
     epochs: int
@@ -97,6 +98,7 @@ class MnistTrain(Settings):
 
 @dataclass(frozen=True)
 class MnistFigures(Settings):
+    device: str
     test_limit: Optional[int]
     misclassified_shown: int
 
@@ -112,6 +114,7 @@ class TweetsData(Settings):
 
 @dataclass(frozen=True)
 class TweetsTrain(Settings):
+    device: str
     hidden_size: int
     iterations: int
     eval_every: int
@@ -129,6 +132,7 @@ class TweetsTrain(Settings):
 
 @dataclass(frozen=True)
 class TweetsFigures(Settings):
+    device: str
     examples_per_kind: int
     seed: int
 
@@ -145,6 +149,7 @@ class GalaxyData(Settings):
 
 @dataclass(frozen=True)
 class GalaxyTrain(Settings):
+    device: str
     arch: str
     epochs: int
     beta: float
@@ -161,6 +166,7 @@ class GalaxyTrain(Settings):
 
 @dataclass(frozen=True)
 class GalaxyAnalyse(Settings):
+    device: str
     generated_per_class: int
     seed: int
 
@@ -221,27 +227,28 @@ def _galaxy_run(config: dict, run: str) -> dict:
         v = variants[run]
         per_run = {"arch": g["bonus"]["arch"], "epochs": g["bonus"]["epochs"], "beta": v["beta"],
                    "kl_warmup_epochs": v["kl_warmup_epochs"]}
-    return _pick(g, GalaxyTrain, **per_run)
+    return _pick(g, GalaxyTrain, device=config["device"], **per_run)
 
 
 def for_step(config: dict, step: str, run: str | None = None) -> dict:
     """The plain dict of exactly the settings ``step`` reads (what the rule's params carry)."""
     m, t, g = config["mnist"], config["tweets"], config["galaxy"]
+    device = config.get("device")
     if step == "galaxy_train":
         return _galaxy_run(config, run)
     table = {
         "theory": lambda: _pick(config["theory"]["cnn"], Theory),
         # idx_dir is read only for IDX files: with the PyPI wheel it changes nothing
         "mnist_data": lambda: _pick(m, MnistData, idx_dir=m["idx_dir"] if m["source"] == "idx" else None),
-        "mnist_train": lambda: _pick(m, MnistTrain),
-        "mnist_figures": lambda: _pick(m, MnistFigures),
+        "mnist_train": lambda: _pick(m, MnistTrain, device=device),
+        "mnist_figures": lambda: _pick(m, MnistFigures, device=device),
         # the URLs are read only when both are set (else the files under data_dir are)
         "tweets_data": lambda: _pick(t, TweetsData, **(
             {} if t["train_url"] and t["test_url"] else {"train_url": None, "test_url": None})),
-        "tweets_train": lambda: _pick(t, TweetsTrain),
-        "tweets_figures": lambda: _pick(t, TweetsFigures, seed=t["seed"]),
+        "tweets_train": lambda: _pick(t, TweetsTrain, device=device),
+        "tweets_figures": lambda: _pick(t, TweetsFigures, device=device),
         "galaxy_data": lambda: _pick(g, GalaxyData),
-        "galaxy_analyse": lambda: _pick(g, GalaxyAnalyse),
+        "galaxy_analyse": lambda: _pick(g, GalaxyAnalyse, device=device),
         "galaxy_pca": lambda: _pick(g, GalaxyPca, components=g["latent_dim"]),
         "galaxy_figures": lambda: {"archs": list(GALAXY_ARCHS), "bonus": bonus_runs(config)},
         "report": lambda: {"budget": config["budget"]},

@@ -29,17 +29,62 @@ def bf16_supported() -> bool:
         return False
 
 
-def resolve_precision(requested: str) -> str:
+CPU = torch.device("cpu")
+
+
+def resolve_device(requested: str) -> torch.device:
+    """auto: the GPU when PyTorch sees one, else the CPU; cuda without a GPU is an error."""
+    from assignment5.errors import InputError
+
     if requested == "auto":
-        return "bf16" if bf16_supported() else "fp32"
-    return requested
+        requested = "cuda" if torch.cuda.is_available() else "cpu"
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise InputError("config key device: cuda was asked for, but PyTorch sees no CUDA GPU "
+                         "(set device: auto or cpu)")
+    device = torch.device(requested)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick its fastest kernels
+    return device
 
 
-def autocast(precision: str):
-    """bf16 autocast on CPU (weights and optimiser stay fp32), or nothing."""
-    if precision == "bf16":
-        return torch.autocast("cpu", dtype=torch.bfloat16)
+def describe_device(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"cuda ({torch.cuda.get_device_name(device)})"
+    return "cpu"
+
+
+def resolve_precision(requested: str, device: torch.device = CPU) -> str:
+    """auto: bf16 where the device computes it natively; on a GPU without bf16, fp16 (with a
+    gradient scaler); fp32 otherwise."""
+    if requested != "auto":
+        return requested
+    if device.type == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    return "bf16" if bf16_supported() else "fp32"
+
+
+def autocast(precision: str, device: torch.device = CPU):
+    """Autocast in bf16 or fp16 on the device (weights and optimiser stay fp32), or nothing."""
+    if precision in ("bf16", "fp16"):
+        return torch.autocast(device.type, dtype=torch.bfloat16 if precision == "bf16" else torch.float16)
     return contextlib.nullcontext()
+
+
+def grad_scaler(precision: str, device: torch.device = CPU):
+    """fp16 needs loss scaling against underflow; bf16 and fp32 do not (then it does nothing)."""
+    return torch.amp.GradScaler(device.type, enabled=precision == "fp16")
+
+
+def optimise(loss, optimizer, scaler=None) -> None:
+    """zero_grad, backward, step, through the gradient scaler when one is enabled."""
+    optimizer.zero_grad(set_to_none=True)
+    if scaler is not None and scaler.is_enabled():
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+    else:
+        loss.backward()
+        optimizer.step()
 
 
 def file_digest(path: str | Path) -> str:
@@ -75,7 +120,10 @@ class Checkpointer:
     def save(self, state: dict) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
-        torch.save({"fingerprint": self.key, "torch_rng": torch.get_rng_state(), **state}, tmp)
+        rng = {"torch_rng": torch.get_rng_state()}
+        if torch.cuda.is_available():  # dropout and sampling on a GPU draw from its own generator
+            rng["cuda_rng"] = torch.cuda.get_rng_state_all()
+        torch.save({"fingerprint": self.key, **rng, **state}, tmp)
         os.replace(tmp, self.path)
 
     def load(self) -> dict | None:
@@ -96,6 +144,9 @@ class Checkpointer:
                   flush=True)
             return None
         torch.set_rng_state(state["torch_rng"])
+        cuda_rng = state.get("cuda_rng")
+        if cuda_rng is not None and torch.cuda.is_available() and len(cuda_rng) == torch.cuda.device_count():
+            torch.cuda.set_rng_state_all(cuda_rng)
         return state
 
     def clear(self) -> None:

@@ -19,17 +19,19 @@ from assignment5.galaxy.train import as_float
 from assignment5 import settings
 from assignment5.io import write_json
 from assignment5.step import guarded
-from assignment5.training import setup_torch
+from assignment5.training import resolve_device, setup_torch
 
 
 @torch.no_grad()
 def encode_all(model, images: torch.Tensor, batch_size: int = 256):
+    """Posterior means and log-variances of every image, on the model's device, as numpy."""
     model.eval()
+    device = next(model.parameters()).device
     mus, log_vars = [], []
     for start in range(0, len(images), batch_size):
-        mu, log_var = model.encode(as_float(images[start: start + batch_size], False))
-        mus.append(mu)
-        log_vars.append(log_var)
+        mu, log_var = model.encode(as_float(images[start: start + batch_size].to(device), False))
+        mus.append(mu.float().cpu())
+        log_vars.append(log_var.float().cpu())
     return torch.cat(mus).numpy(), torch.cat(log_vars).numpy()
 
 
@@ -59,7 +61,8 @@ def class_gaussian(mu: np.ndarray, log_var: np.ndarray) -> tuple[np.ndarray, np.
 @torch.no_grad()
 def generate(model, mean, cov, n: int, rng: np.random.Generator) -> np.ndarray:
     z = rng.multivariate_normal(mean, cov, size=n, method="cholesky").astype(np.float32)
-    return torch.sigmoid(model.decode(torch.from_numpy(z))).permute(0, 2, 3, 1).numpy()
+    device = next(model.parameters()).device
+    return torch.sigmoid(model.decode(torch.from_numpy(z).to(device))).permute(0, 2, 3, 1).cpu().numpy()
 
 
 def first_layer_filters(model) -> np.ndarray:
@@ -83,11 +86,12 @@ def decoder_first_weights(model) -> np.ndarray:
 def run(s: settings.GalaxyAnalyse, *, data: str, model: str, npz: str, json: str,
         threads: int) -> dict:
     setup_torch(threads, s.seed)
+    device = resolve_device(s.device)
     per_class = s.generated_per_class
     saved = torch.load(model, map_location="cpu", weights_only=True)
     model = build(saved["arch"], saved["latent_dim"], saved["size"])
     model.load_state_dict(saved["state_dict"])
-    model.eval()
+    model.to(device).eval()
     arrays = np.load(data)
     images = torch.from_numpy(arrays["images"]).permute(0, 3, 1, 2).contiguous()
     test, morph = arrays["test"], arrays["morphology"]
@@ -107,7 +111,9 @@ def run(s: settings.GalaxyAnalyse, *, data: str, model: str, npz: str, json: str
         generated.append(generate(model, mean, cov, per_class, rng))
     test_idx = np.flatnonzero(test)[:8]
     with torch.no_grad():
-        recon = torch.sigmoid(model(as_float(images[test_idx], False))[0]).permute(0, 2, 3, 1).numpy()
+        recon = torch.sigmoid(model(as_float(images[test_idx].to(device), False))[0].float())
+        recon = recon.permute(0, 2, 3, 1).cpu().numpy()
+    model.cpu()  # the weights, as numpy
     fc = model.to_mu.weight.detach().numpy()
     with open(npz, "wb") as f:  # a file object: np.savez would add .npz to a tmp name
         np.savez_compressed(

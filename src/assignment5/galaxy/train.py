@@ -23,15 +23,18 @@ from assignment5.galaxy.models import build, describe, vae_loss
 from assignment5 import paths, settings
 from assignment5.io import write_json, write_model
 from assignment5.step import guarded
-from assignment5.training import (Checkpointer, Progress, Stopwatch, autocast, bf16_supported,
+from assignment5.training import (CPU, Checkpointer, Progress, Stopwatch, autocast, bf16_supported,
+                                  describe_device, grad_scaler, optimise, resolve_device,
                                   setup_torch)
+from assignment5.training import resolve_precision as resolve_device_precision
 
 
-def resolve_precision(requested: str, arch: str) -> str:
-    """bf16 pays off for the convolutional models; the MLP's large GEMMs are faster in fp32 here."""
-    if requested == "auto":
+def resolve_precision(requested: str, arch: str, device: torch.device = CPU) -> str:
+    """On a CPU bf16 pays off for the convolutional models; the MLP's large GEMMs are faster in
+    fp32 there. On a GPU, what the device computes natively (bf16, else fp16)."""
+    if requested == "auto" and device.type == "cpu":
         return "bf16" if arch != "mlp" and bf16_supported() else "fp32"
-    return requested
+    return resolve_device_precision(requested, device)
 
 
 def load_images(npz) -> tuple[torch.Tensor, torch.Tensor]:
@@ -53,7 +56,7 @@ def reconstruction_error(model, images, precision, channels_last, batch_size=256
     bce = mse = kl = 0.0
     for start in range(0, len(images), batch_size):
         x = as_float(images[start: start + batch_size], channels_last)
-        with autocast(precision):
+        with autocast(precision, x.device):
             logits, mu, log_var = model(x)
         logits = logits.float()
         bce += F.binary_cross_entropy_with_logits(logits, x, reduction="sum").item()
@@ -65,14 +68,12 @@ def reconstruction_error(model, images, precision, channels_last, batch_size=256
             "neg_elbo": (bce + kl) / len(images)}
 
 
-def train_step(model, optimizer, x, precision: str, kl_weight: float = 1.0):
+def train_step(model, optimizer, x, precision: str, kl_weight: float = 1.0, scaler=None):
     """One optimiser step on a batch of images in [0, 1]; returns (loss, bce, kl) tensors."""
-    with autocast(precision):
+    with autocast(precision, x.device):
         logits, mu, log_var = model(x)
     loss, bce, kl = vae_loss(logits, x.float(), mu, log_var, beta=kl_weight)
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    optimizer.step()
+    optimise(loss, optimizer, scaler)
     return loss, bce, kl
 
 
@@ -105,19 +106,21 @@ def run(s: settings.GalaxyTrain, *, data: str, model: str, history: str, threads
     if dry_run:
         s = dataclasses.replace(s, epochs=1)
     setup_torch(threads, s.seed)
-    precision = resolve_precision(s.precision, s.arch)
+    device = resolve_device(s.device)
+    precision = resolve_precision(s.precision, s.arch, device)
     channels_last = s.channels_last and s.arch != "mlp"
     npz = np.load(data)
-    train, test = load_images(npz)
+    train, test = (t.to(device) for t in load_images(npz))  # uint8, resident on the device
     size = train.shape[-1]
     if dry_run:
         train = train[: 4 * s.batch_size]
     eval_train = train[torch.randperm(len(train), generator=torch.Generator().manual_seed(s.seed + 1))
-                       [: s.eval_sample]]
-    net = build(s.arch, s.latent_dim, size)
+                       [: s.eval_sample].to(device)]
+    net = build(s.arch, s.latent_dim, size).to(device)
     if channels_last:
         net = net.to(memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(net.parameters(), lr=s.lr)
+    scaler = grad_scaler(precision, device)
     steps_per_epoch = -(-len(train) // s.batch_size)
     eval_at = set(np.linspace(0, steps_per_epoch, s.evals_per_epoch + 1, dtype=int)[1:].tolist())
     checkpoints = Checkpointer(paths.checkpoint_of(str(model)),
@@ -127,6 +130,7 @@ def run(s: settings.GalaxyTrain, *, data: str, model: str, history: str, threads
     if (state := checkpoints.load()) is not None:
         net.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
+        scaler.load_state_dict(state["scaler"])
         generator.set_state(state["generator"])
         rows, epoch, spent, step_seconds = state["history"], state["epoch"], state["seconds"], state["step_seconds"]
         print(f"[galaxy:{s.arch}] resuming after epoch {epoch} from {checkpoints.path}")
@@ -140,13 +144,13 @@ def run(s: settings.GalaxyTrain, *, data: str, model: str, history: str, threads
                         done=epoch * steps_per_epoch)
     net.train()
     for epoch in range(epoch, s.epochs):
-        order = torch.randperm(len(train), generator=generator)
+        order = torch.randperm(len(train), generator=generator).to(device)  # drawn on the CPU
         for step in range(steps_per_epoch):
             t0 = time.perf_counter()
             x = as_float(train[order[step * s.batch_size: (step + 1) * s.batch_size]], channels_last)
             global_step = epoch * steps_per_epoch + step
             weight = kl_weight(global_step, steps_per_epoch, s.beta, s.kl_warmup_epochs)
-            loss, bce, kl = train_step(net, optimizer, x, precision, weight)
+            loss, bce, kl = train_step(net, optimizer, x, precision, weight, scaler)
             step_seconds += time.perf_counter() - t0
             progress.update(global_step + 1)
             if step + 1 in eval_at:
@@ -160,7 +164,7 @@ def run(s: settings.GalaxyTrain, *, data: str, model: str, history: str, threads
         print(f"[galaxy:{s.arch}] epoch {epoch + 1}/{s.epochs}: test BCE/px {last['test']['bce']:.4f} "
               f"MSE/px {last['test']['mse']:.5f} KL {last['test']['kl']:.1f} ({clock.seconds:.0f}s)", flush=True)
         checkpoints.save({"model": net.state_dict(), "optimizer": optimizer.state_dict(),
-                          "generator": generator.get_state(),
+                          "scaler": scaler.state_dict(), "generator": generator.get_state(),
                           "history": rows, "epoch": epoch + 1, "seconds": clock.seconds,
                           "step_seconds": step_seconds})
 
@@ -168,6 +172,7 @@ def run(s: settings.GalaxyTrain, *, data: str, model: str, history: str, threads
                  "state_dict": net.state_dict()}, model)
     images_seen = (s.epochs - resumed_from) * len(train)
     summary = {"settings": s.as_dict() | {"precision": precision, "channels_last": channels_last,
+                                          "device_used": describe_device(device),
                                           "size": size, "train_images": len(train),
                                           "eval_train_sample": len(eval_train),
                                           "test_images": len(test), "optimizer": "Adam",

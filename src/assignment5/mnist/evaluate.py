@@ -18,7 +18,7 @@ from assignment5.mnist.model import INPUT_SIZE, VGG11, layer_table
 from assignment5.mnist.train import evaluate, load_split
 from assignment5.plotting import image_grid, plt, save
 from assignment5.step import guarded
-from assignment5.training import resolve_precision, setup_torch
+from assignment5.training import resolve_device, resolve_precision, setup_torch
 
 
 ORIGINAL_SIDE = 28  # MNIST's digits
@@ -86,6 +86,7 @@ def plot_mistakes(images, true, pred, path, n: int) -> None:
 def run(s: settings.MnistFigures, *, data: str, model: str, history: str, evaluation: str,
         architecture: str, figures: list[str], threads: int, table: str | None = None) -> dict:
     setup_torch(threads, 0)
+    device = resolve_device(s.device)
     summary = read_json(history)
     net = VGG11()
     net.load_state_dict(torch.load(model, map_location="cpu", weights_only=True))
@@ -99,8 +100,9 @@ def run(s: settings.MnistFigures, *, data: str, model: str, history: str, evalua
 
     npz = np.load(data)
     test_x, test_y = load_split(npz, "test", s.test_limit)
-    precision = resolve_precision(summary["settings"]["precision"])
-    result = evaluate(net, test_x, test_y, precision, channels_last=False)
+    net.to(device)  # after the layer table, whose forward pass runs on the CPU
+    precision = resolve_precision(summary["settings"]["precision"], device)
+    result = evaluate(net, test_x.to(device), test_y.to(device), precision, channels_last=False)
     pred = result["predictions"].numpy()
     true = test_y.numpy()
     matrix = np.zeros((10, 10), dtype=int)

@@ -22,8 +22,8 @@ from assignment5 import paths, settings
 from assignment5.io import write_json, write_model
 from assignment5.mnist.model import INPUT_SIZE, VGG11
 from assignment5.step import guarded
-from assignment5.training import (Checkpointer, Progress, Stopwatch, autocast, resolve_precision,
-                                  setup_torch)
+from assignment5.training import (Checkpointer, Progress, Stopwatch, autocast, describe_device,
+                                  grad_scaler, optimise, resolve_device, resolve_precision, setup_torch)
 
 MEAN, STD = 0.1307, 0.3081  # MNIST pixel statistics
 
@@ -41,29 +41,29 @@ def to_input(x_uint8: torch.Tensor, channels_last: bool) -> torch.Tensor:
     return x.contiguous(memory_format=torch.channels_last) if channels_last else x
 
 
-def train_step(model, optimizer, inputs, targets, precision: str):
+def train_step(model, optimizer, inputs, targets, precision: str, scaler=None):
     """One optimiser step; returns the (float32) logits and the loss tensor."""
-    with autocast(precision):
+    with autocast(precision, inputs.device):
         logits = model(inputs)
     loss = F.cross_entropy(logits.float(), targets)
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    optimizer.step()
+    optimise(loss, optimizer, scaler)
     return logits, loss
 
 
 def train_epoch(model, optimizer, scheduler, x, y, batch_size, precision, channels_last, generator,
-                max_batches=None, progress: Progress | None = None, done: int = 0) -> dict:
-    """One pass in train mode; returns the running (batch-averaged) loss and accuracy."""
+                max_batches=None, progress: Progress | None = None, done: int = 0, scaler=None) -> dict:
+    """One pass in train mode; returns the running (batch-averaged) loss and accuracy.
+    x and y live on the training device; the order is drawn on the CPU (same on every device)."""
     model.train()
-    order = torch.randperm(len(x), generator=generator)
+    order = torch.randperm(len(x), generator=generator).to(x.device)
     loss_sum, correct, seen = 0.0, 0, 0
     for b, start in enumerate(range(0, len(x), batch_size)):
         if max_batches is not None and b >= max_batches:
             break
         idx = order[start: start + batch_size]
         targets = y[idx]
-        logits, loss = train_step(model, optimizer, to_input(x[idx], channels_last), targets, precision)
+        logits, loss = train_step(model, optimizer, to_input(x[idx], channels_last), targets, precision,
+                                  scaler)
         scheduler.step()
         loss_sum += loss.item() * len(idx)
         correct += (logits.argmax(1) == targets).sum().item()
@@ -80,14 +80,14 @@ def evaluate(model, x, y, precision, channels_last, batch_size=1000) -> dict:
     loss_sum, correct, predictions = 0.0, 0, []
     for start in range(0, len(x), batch_size):
         inputs, targets = to_input(x[start: start + batch_size], channels_last), y[start: start + batch_size]
-        with autocast(precision):
+        with autocast(precision, inputs.device):
             logits = model(inputs).float()
         loss_sum += F.cross_entropy(logits, targets, reduction="sum").item()
         pred = logits.argmax(1)
         correct += (pred == targets).sum().item()
         predictions.append(pred)
     return {"loss": loss_sum / len(x), "accuracy": correct / len(x),
-            "predictions": torch.cat(predictions)}
+            "predictions": torch.cat(predictions).cpu()}
 
 
 def make_optimizer(model, s: settings.MnistTrain, steps_per_epoch: int):
@@ -118,16 +118,19 @@ def run(s: settings.MnistTrain, *, data: str, model: str, history: str, threads:
         s = dataclasses.replace(s, epochs=1, train_limit=s.train_limit or 256,
                                 test_limit=s.test_limit or 256)
     setup_torch(threads, s.seed)
-    precision = resolve_precision(s.precision)
+    device = resolve_device(s.device)
+    precision = resolve_precision(s.precision, device)
     npz = np.load(data)
-    train_x, train_y = load_split(npz, "train", s.train_limit)
-    test_x, test_y = load_split(npz, "test", s.test_limit)
+    # resident on the device: uint8 images are small (60,000 x 32 x 32 bytes)
+    train_x, train_y = (t.to(device) for t in load_split(npz, "train", s.train_limit))
+    test_x, test_y = (t.to(device) for t in load_split(npz, "test", s.test_limit))
 
-    net = VGG11()
+    net = VGG11().to(device)
     if s.channels_last:
         net = net.to(memory_format=torch.channels_last)
     steps = -(-len(train_x) // s.batch_size)
     optimizer, scheduler = make_optimizer(net, s, steps)
+    scaler = grad_scaler(precision, device)
     generator = torch.Generator().manual_seed(s.seed)
     checkpoints = Checkpointer(paths.checkpoint_of(str(model)), s.as_dict() | {"dry_run": dry_run},
                                [data])
@@ -136,6 +139,7 @@ def run(s: settings.MnistTrain, *, data: str, model: str, history: str, threads:
         net.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
+        scaler.load_state_dict(state["scaler"])
         generator.set_state(state["generator"])
         rows, start_epoch, spent = state["history"], state["epoch"], state["seconds"]
         print(f"[mnist] resuming after epoch {start_epoch} from {checkpoints.path}")
@@ -147,7 +151,7 @@ def run(s: settings.MnistTrain, *, data: str, model: str, history: str, threads:
         running = train_epoch(net, optimizer, scheduler, train_x, train_y, s.batch_size,
                               precision, s.channels_last, generator,
                               max_batches=3 if dry_run else None, progress=progress,
-                              done=epoch * batches)
+                              done=epoch * batches, scaler=scaler)
         train_seconds = time.perf_counter() - t0
         train_eval = evaluate(net, train_x, train_y, precision, s.channels_last)
         test_eval = evaluate(net, test_x, test_y, precision, s.channels_last)
@@ -161,12 +165,14 @@ def run(s: settings.MnistTrain, *, data: str, model: str, history: str, threads:
               f"acc {row['test_accuracy']:.4f} | {row['images_per_second']:.0f} img/s", flush=True)
         checkpoints.save({"model": net.state_dict(), "optimizer": optimizer.state_dict(),
                           "scheduler": scheduler.state_dict(), "generator": generator.get_state(),
+                          "scaler": scaler.state_dict(),
                           "history": rows, "epoch": epoch + 1, "seconds": clock.seconds})
 
     write_model(net.state_dict(), model)
     images = sum(r["train_seconds"] * r["images_per_second"] for r in rows)
     summary = {
-        "settings": s.as_dict() | {"precision": precision, "train_images": len(train_x),
+        "settings": s.as_dict() | {"precision": precision, "device_used": describe_device(device),
+                                   "train_images": len(train_x),
                                    "test_images": len(test_x), "dry_run": dry_run},
         "threads": torch.get_num_threads(), "wall_seconds": clock.seconds,
         "images_per_second": images / max(sum(r["train_seconds"] for r in rows), 1e-9),

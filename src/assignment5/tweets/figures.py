@@ -16,6 +16,7 @@ from assignment5.plotting import plt, save
 from assignment5.tweets.model import Tweets
 from assignment5.tweets.predict import load_model
 from assignment5.step import guarded
+from assignment5.training import resolve_device
 from assignment5.tweets.train import evaluate
 
 
@@ -70,7 +71,9 @@ def run(s: settings.TweetsFigures, *, data: str, stats: str, model: str, history
     plot_curves(summary, figures[0])
     plot_lengths(counts, figures[1])
     test = Tweets.from_npz(np.load(data), "test")
-    result = evaluate(load_model(model), test, precision=summary["settings"]["precision"])
+    device = resolve_device(s.device)
+    result = evaluate(load_model(model).to(device), test, precision=summary["settings"]["precision"],
+                      device=device)
     probs = result["positive_probability"]
     picked = []
     for i in pick_examples(probs, test.labels.numpy(), np.random.default_rng(s.seed), s.examples_per_kind):

@@ -56,7 +56,7 @@ class TweetLSTM(nn.Module):
             last = fused_lstm.last_hidden_state(self.lstm, codes, lengths, precision)
         else:
             states, _ = self.lstm(F.one_hot(codes.long(), VOCAB).float())
-            last = states[torch.arange(len(codes)), lengths - 1]
+            last = states[torch.arange(len(codes), device=states.device), lengths.to(states.device) - 1]
         return F.log_softmax(self.out(last), dim=-1)
 
 
@@ -109,7 +109,10 @@ class Tweets:
     def __len__(self) -> int:
         return len(self.labels)
 
-    def batch(self, index) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def batch(self, index, device: torch.device | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(codes, lengths, labels) of the tweets at index, right-padded; on device if given."""
+        if device is not None and device.type != "cpu":
+            return tuple(t.to(device, non_blocking=True) for t in self.batch(index))
         index = np.asarray(index)
         lengths = self.lengths[index]
         out = torch.zeros(len(index), int(lengths.max()), dtype=torch.uint8)

@@ -21,19 +21,21 @@ import torch.nn.functional as F
 from assignment5 import paths, settings
 from assignment5.io import write_json, write_model
 from assignment5.step import guarded
-from assignment5.training import (Checkpointer, Progress, Stopwatch, autocast, resolve_precision,
-                                  setup_torch)
+from assignment5.errors import InputError
+from assignment5.training import (CPU, Checkpointer, Progress, Stopwatch, autocast, describe_device,
+                                  grad_scaler, optimise, resolve_device, resolve_precision, setup_torch)
 from assignment5.tweets.data import VOCAB
 from assignment5.tweets.model import Tweets, TweetLSTM
 
 
 @torch.no_grad()
-def evaluate(model, data: Tweets, subset=None, batch_size: int = 512, precision: str = "fp32") -> dict:
+def evaluate(model, data: Tweets, subset=None, batch_size: int = 512, precision: str = "fp32",
+             device: torch.device = CPU) -> dict:
     model.eval()
     correct, loss_sum, n, probs = 0, 0.0, 0, {}
     for index in data.sorted_batches(batch_size, subset):
-        codes, lengths, labels = data.batch(index)
-        with autocast(precision):
+        codes, lengths, labels = data.batch(index, device)
+        with autocast(precision, device):
             logp = model(codes, lengths).float()
         loss_sum += F.nll_loss(logp, labels, reduction="sum").item()
         correct += (logp.argmax(1) == labels).sum().item()
@@ -43,14 +45,12 @@ def evaluate(model, data: Tweets, subset=None, batch_size: int = 512, precision:
     return {"accuracy": correct / n, "loss": loss_sum / n, "positive_probability": probs}
 
 
-def train_step(model, optimizer, codes, lengths, labels, precision: str) -> float:
+def train_step(model, optimizer, codes, lengths, labels, precision: str, scaler=None) -> float:
     """One optimiser step on one batch; returns the batch's NLL loss."""
-    with autocast(precision):
+    with autocast(precision, codes.device):
         log_probs = model(codes, lengths)
     loss = F.nll_loss(log_probs.float(), labels)
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    optimizer.step()
+    optimise(loss, optimizer, scaler)
     return loss.item()
 
 
@@ -89,15 +89,20 @@ def run(s: settings.TweetsTrain, *, data: str, model: str, history: str, threads
         s = dataclasses.replace(s, iterations=60, eval_every=20, train_eval_sample=200,
                                 checkpoint_every=20)
     setup_torch(threads, s.seed)
-    precision = resolve_precision(s.precision)
+    device = resolve_device(s.device)
+    precision = resolve_precision(s.precision, device)
+    if precision == "fp16" and device.type == "cpu":
+        raise InputError("config key tweets.precision: fp16 needs a CUDA GPU (the CPU's oneDNN has "
+                         "no fp16 LSTM); use bf16, fp32 or auto")
     npz = np.load(data)
     train, test = Tweets.from_npz(npz, "train"), Tweets.from_npz(npz, "test")
     sample = np.random.default_rng(s.seed).choice(len(train), min(s.train_eval_sample, len(train)),
                                                   replace=False)
     test_subset = np.arange(min(len(test), 200)) if dry_run else None
-    net = TweetLSTM(hidden=s.hidden_size, kernel=s.kernel)
-    kernel = net.kernel_in_use(precision)
+    net = TweetLSTM(hidden=s.hidden_size, kernel=s.kernel).to(device)
+    kernel = net.kernel_in_use(precision, device)  # the C++ kernel on a CPU, nn.LSTM (cuDNN) on a GPU
     optimizer = make_optimizer(net, s)
+    scaler = grad_scaler(precision, device)
     checkpoints = Checkpointer(paths.checkpoint_of(str(model)),
                                s.as_dict() | {"precision": precision, "kernel": kernel,
                                               "dry_run": dry_run}, [data])
@@ -105,6 +110,7 @@ def run(s: settings.TweetsTrain, *, data: str, model: str, history: str, threads
     if (state := checkpoints.load()) is not None:
         net.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
+        scaler.load_state_dict(state["scaler"])
         rows, it, epoch, position, spent, step_seconds = (
             state[k] for k in ("history", "iteration", "epoch", "position", "seconds", "step_seconds"))
         print(f"[tweets] resuming at iteration {it:,} from {checkpoints.path}")
@@ -117,14 +123,14 @@ def run(s: settings.TweetsTrain, *, data: str, model: str, history: str, threads
     while it < s.iterations:
         t0 = time.perf_counter()
         epoch, position, index = next(stream)
-        loss = train_step(net, optimizer, *train.batch(index), precision)
+        loss = train_step(net, optimizer, *train.batch(index, device), precision, scaler)
         it += 1
         step_seconds += time.perf_counter() - t0
         window_loss, window_n = window_loss + loss, window_n + 1
         progress.update(it)
         if it % s.eval_every == 0 or it == s.iterations:
-            tr = evaluate(net, train, sample, precision=precision)
-            te = evaluate(net, test, test_subset, precision=precision)
+            tr = evaluate(net, train, sample, precision=precision, device=device)
+            te = evaluate(net, test, test_subset, precision=precision, device=device)
             rows.append({"iteration": it, "train_accuracy": tr["accuracy"], "train_loss": tr["loss"],
                          "test_accuracy": te["accuracy"], "test_loss": te["loss"],
                          "running_loss": window_loss / window_n, "seconds": clock.seconds})
@@ -133,13 +139,14 @@ def run(s: settings.TweetsTrain, *, data: str, model: str, history: str, threads
                   f"loss {rows[-1]['running_loss']:.4f} ({clock.seconds:.0f}s)", flush=True)
         if it % s.checkpoint_every == 0 and it < s.iterations:
             checkpoints.save({"model": net.state_dict(), "optimizer": optimizer.state_dict(),
-                              "history": rows, "iteration": it, "epoch": epoch,
+                              "scaler": scaler.state_dict(), "history": rows, "iteration": it, "epoch": epoch,
                               "position": position + 1, "seconds": clock.seconds,
                               "step_seconds": step_seconds})
 
     write_model(net.state_dict(), model)
     summary = {
         "settings": s.as_dict() | {"precision": precision, "kernel": kernel, "vocabulary": VOCAB,
+                                   "device_used": describe_device(device),
                                    "train_eval": len(sample), "train_tweets": len(train),
                                    "test_tweets": len(test), "dry_run": dry_run},
         "threads": torch.get_num_threads(), "wall_seconds": clock.seconds,
