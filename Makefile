@@ -11,7 +11,7 @@ CONFIG_ARGS := $(if $(filter-out default,$(BUDGET)),--configfile config/$(BUDGET
 quote        = '$(subst ','\'',$(1))'
 DATA_ARGS   := $(if $(DATA),--config $(call quote,data_dir=$(DATA)))
 
-.PHONY: setup report test bench dry-run clean
+.PHONY: setup report test bench gpu-check dry-run clean
 setup:
 	@bash scripts/setup.sh
 
@@ -23,6 +23,10 @@ test: setup
 
 bench: setup
 	$(VENV)/bin/python bench/run_all.py
+
+# On a CUDA machine: the smoke budget end to end on the GPU, with each run's throughput.
+gpu-check: setup
+	$(VENV)/bin/python scripts/gpu_check.py $(call quote,$(or $(DATA),data/external))
 
 dry-run: setup
 	$(VENV)/bin/snakemake -n $(CONFIG_ARGS) $(DATA_ARGS)
