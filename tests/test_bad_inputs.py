@@ -4,7 +4,6 @@ line or key, and leaves earlier results alone. Hostile values never run code."""
 import errno
 import os
 import pickle
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,12 +15,10 @@ import yaml
 from PIL import Image
 
 from assignment5 import step
-from assignment5.errors import InputError
 from assignment5.galaxy import data as gdata
 from assignment5.mnist import data as mnist_data
 from assignment5.training import Checkpointer
 from assignment5.tweets import data as tdata
-from assignment5.tweets import predict
 from conftest import ROOT, step_settings
 from workflow_copy import copy_workflow, run_snakemake
 

@@ -68,3 +68,25 @@ def run_step(snakemake, body: Callable[[object], object]) -> None:
         except BaseException:
             traceback.print_exc()
             raise SystemExit(1)
+
+
+def training_main(argv, step: str, doc: str, run: Callable, dry_run_help: str, with_run: bool = False):
+    """The command line every training entry point shares: settings, data, outputs, threads and a
+    --dry-run smoke mode; calls run(settings, data=..., model=..., history=..., threads=..., dry_run=...)."""
+    import argparse
+    import os
+
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    settings_mod.add_arguments(parser, step)
+    if with_run:
+        parser.add_argument("--run", help="with --config: mlp, conv, resnet or bonus-<variant>")
+    for name in ("--data", "--model", "--history"):
+        parser.add_argument(name, required=True)
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--dry-run", action="store_true", help=dry_run_help)
+    args = parser.parse_args(argv)
+    if with_run and not args.settings and not args.run:
+        parser.error("--run is needed to pick a run's settings from --config")
+    guarded(lambda: run(settings_mod.from_args(args, step, getattr(args, "run", None)), data=args.data,
+                        model=args.model, history=args.history, threads=args.threads,
+                        dry_run=args.dry_run))

@@ -10,10 +10,8 @@ from --config files, or from --settings JSON as the workflow passes them.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -22,7 +20,7 @@ import torch.nn.functional as F
 from assignment5.galaxy.models import build, describe, vae_loss
 from assignment5 import paths, settings
 from assignment5.io import write_json, write_model
-from assignment5.step import guarded
+from assignment5.step import training_main
 from assignment5.training import (CPU, Checkpointer, Progress, Stopwatch, autocast, bf16_supported,
                                   describe_device, grad_scaler, optimise, resolve_device,
                                   setup_torch)
@@ -85,20 +83,7 @@ def kl_weight(step: int, steps_per_epoch: int, beta: float, warmup_epochs: int) 
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    settings.add_arguments(parser, "galaxy_train")
-    parser.add_argument("--run", help="with --config: mlp, conv, resnet or bonus-<variant>")
-    parser.add_argument("--data", required=True)
-    parser.add_argument("--model", required=True)
-    parser.add_argument("--history", required=True)
-    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
-    parser.add_argument("--dry-run", action="store_true", help="1 epoch of at most 4 batches")
-    args = parser.parse_args(argv)
-    if not args.settings and not args.run:
-        parser.error("--run is needed to pick a run's settings from --config")
-    guarded(lambda: run(settings.from_args(args, "galaxy_train", args.run), data=args.data,
-                        model=args.model, history=args.history, threads=args.threads,
-                        dry_run=args.dry_run))
+    training_main(argv, "galaxy_train", __doc__, run, "1 epoch of at most 4 batches", with_run=True)
 
 
 def run(s: settings.GalaxyTrain, *, data: str, model: str, history: str, threads: int,

@@ -16,7 +16,7 @@ from assignment5 import settings
 from assignment5.io import read_json, write_json, write_tsv
 from assignment5.mnist.model import INPUT_SIZE, VGG11, layer_table
 from assignment5.mnist.train import evaluate, load_split
-from assignment5.plotting import image_grid, plt, save
+from assignment5.plotting import plt, save
 from assignment5.step import guarded
 from assignment5.training import resolve_device, resolve_precision, setup_torch
 

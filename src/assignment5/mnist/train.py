@@ -9,10 +9,8 @@ Settings come from --settings JSON (as the workflow passes them) or --config fil
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -21,7 +19,7 @@ import torch.nn.functional as F
 from assignment5 import paths, settings
 from assignment5.io import write_json, write_model
 from assignment5.mnist.model import INPUT_SIZE, VGG11
-from assignment5.step import guarded
+from assignment5.step import training_main
 from assignment5.training import (Checkpointer, Progress, Stopwatch, autocast, describe_device,
                                   grad_scaler, optimise, resolve_device, resolve_precision, setup_torch)
 
@@ -100,16 +98,7 @@ def make_optimizer(model, s: settings.MnistTrain, steps_per_epoch: int):
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    settings.add_arguments(parser, "mnist_train")
-    parser.add_argument("--data", required=True)
-    parser.add_argument("--model", required=True)
-    parser.add_argument("--history", required=True)
-    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
-    parser.add_argument("--dry-run", action="store_true", help="1 epoch of 3 batches on 256 images")
-    args = parser.parse_args(argv)
-    guarded(lambda: run(settings.from_args(args, "mnist_train"), data=args.data, model=args.model,
-                        history=args.history, threads=args.threads, dry_run=args.dry_run))
+    training_main(argv, "mnist_train", __doc__, run, "1 epoch of 3 batches on 256 images")
 
 
 def run(s: settings.MnistTrain, *, data: str, model: str, history: str, threads: int,

@@ -22,7 +22,6 @@ import warnings
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 SOURCE = Path(__file__).with_name("fused_lstm.cpp")
 

@@ -9,10 +9,8 @@ Settings come from --settings JSON (as the workflow passes them) or --config fil
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -20,7 +18,7 @@ import torch.nn.functional as F
 
 from assignment5 import paths, settings
 from assignment5.io import write_json, write_model
-from assignment5.step import guarded
+from assignment5.step import training_main
 from assignment5.errors import InputError
 from assignment5.training import (CPU, Checkpointer, Progress, Stopwatch, autocast, describe_device,
                                   grad_scaler, optimise, resolve_device, resolve_precision, setup_torch)
@@ -71,16 +69,7 @@ def make_optimizer(model, s: settings.TweetsTrain):
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    settings.add_arguments(parser, "tweets_train")
-    parser.add_argument("--data", required=True)
-    parser.add_argument("--model", required=True)
-    parser.add_argument("--history", required=True)
-    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
-    parser.add_argument("--dry-run", action="store_true", help="60 iterations, tiny evaluation")
-    args = parser.parse_args(argv)
-    guarded(lambda: run(settings.from_args(args, "tweets_train"), data=args.data, model=args.model,
-                        history=args.history, threads=args.threads, dry_run=args.dry_run))
+    training_main(argv, "tweets_train", __doc__, run, "60 iterations, tiny evaluation")
 
 
 def run(s: settings.TweetsTrain, *, data: str, model: str, history: str, threads: int,
