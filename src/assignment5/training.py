@@ -14,8 +14,20 @@ import numpy as np
 import torch
 
 
+def usable_threads(requested: int) -> int:
+    """The job's threads, never more than the CPUs this process may run on (more only thrash)."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cpus = os.cpu_count() or 1
+    if requested > cpus:
+        print(f"[threads] {requested} threads asked for, but this machine lets the job use {cpus} "
+              f"CPUs; using {cpus}", flush=True)
+    return max(1, min(requested, cpus))
+
+
 def setup_torch(threads: int, seed: int) -> None:
-    torch.set_num_threads(max(1, threads))
+    torch.set_num_threads(usable_threads(threads))
     torch.manual_seed(seed)
     np.random.seed(seed)
     random.seed(seed)

@@ -32,6 +32,7 @@ from assignment5 import settings
 from assignment5.errors import InputError
 from assignment5.io import write_json
 from assignment5.step import guarded
+from assignment5.training import usable_threads
 
 IMAGE_DIR = "images_training_rev1"
 LABELS_SHORT = "galaxy_labels.csv"
@@ -185,7 +186,7 @@ def preprocess(s: settings.GalaxyData, labels_path: Path, image_dir: Path,
     ids, bad, used = [], [], 0
     jobs = ((str(p), s.crop, s.image_size, s.max_image_pixels) for p in known)
     last_print = started
-    with ProcessPoolExecutor(max_workers=max(1, threads)) as pool:
+    with ProcessPoolExecutor(max_workers=usable_threads(threads)) as pool:
         for n, (path, (array, error)) in enumerate(zip(known, pool.map(_load, jobs, chunksize=64)), 1):
             if error:
                 if s.corrupt_images == "error":
