@@ -10,7 +10,7 @@ import pytest
 
 from assignment5 import paths
 from assignment5.latex import Latex, compile_pdf
-from assignment5.report import render
+from assignment5.report import origins, render
 from conftest import ROOT
 
 FIXTURES = ROOT / "tests" / "fixtures" / "results"
@@ -24,7 +24,7 @@ def context(tmp_path) -> dict:
     ctx = {name.stem: json.loads(name.read_text()) for name in FIXTURES.glob("*.json")}
     ctx["fig"] = {name: Latex(figure.name) for name in paths.for_budget("smoke").report_inputs
                   if name.startswith(("mnist_", "tweets_", "galaxy_")) and name not in ctx}
-    ctx["src"] = {}
+    ctx["origin"] = origins(paths.for_budget("smoke").report_inputs)
     return ctx
 
 
@@ -37,6 +37,9 @@ def test_the_template_renders_from_fixture_results(tmp_path):
     tex = text_of(context(tmp_path))
     assert "\\VAR" not in tex and "\\BLOCK" not in tex
     assert "budget \\texttt{smoke}" in tex
+    # every caption ends with the rule and the file it came from
+    assert tex.count("\\caption{") == tex.count("{\\scriptsize [rule \\texttt{") + 3  # 3 own tables
+    assert "[rule \\texttt{galaxy\\_figures}, \\texttt{results/smoke/galaxy/fig\\_latent.pdf}]" in tex
 
 
 def test_settings_in_the_prose_follow_the_results(tmp_path):

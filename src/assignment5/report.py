@@ -12,17 +12,22 @@ import json
 import os
 from pathlib import Path
 
-from assignment5 import provenance, settings
+from assignment5 import paths, provenance, settings
 from assignment5.io import read_json, write_json
-from assignment5.latex import Latex, compile_pdf, environment
+from assignment5.latex import Latex, compile_pdf, environment, escape
 from assignment5.step import guarded
 
 
+def origins(results: dict[str, str]) -> dict[str, Latex]:
+    """A small-type note per result, for the end of a caption: the rule and the file."""
+    return {name: Latex(f"\\protect\\newline{{\\scriptsize [rule \\texttt{{{escape(paths.PRODUCED_BY.get(name, '?'))}}}, "
+                        f"\\texttt{{{escape(path)}}}]}}") for name, path in results.items()}
+
+
 def load_context(results: dict[str, str], tex_dir: Path) -> dict:
-    """JSON inputs are loaded; figures become paths relative to the .tex file, plus their source."""
-    context: dict = {"fig": {}, "src": {}}
+    """JSON inputs are loaded; figures become paths relative to the .tex file; each result's origin."""
+    context: dict = {"fig": {}, "origin": origins(results)}
     for name, path in results.items():
-        context["src"][name] = path
         if path.endswith(".json"):
             context[name] = read_json(path)
         elif path.endswith((".pdf", ".png")):

@@ -91,10 +91,13 @@ def plot_latent(analyses: dict, probes: dict, path) -> dict:
         pca = SkPCA(n_components=2).fit(mu)
         xy = pca.transform(mu)
         explained[arch] = float(pca.explained_variance_ratio_.sum())
-        ax.scatter(*xy[morph < 0].T, s=3, c="0.8", label="no morphology label", rasterized=True)
+        # unlabelled galaxies faint underneath, so the labelled ones (in colour) read on top
+        ax.scatter(*xy[morph < 0].T, s=2, c="0.85", alpha=0.6, linewidths=0,
+                   label=f"no morphology label ({(morph < 0).sum():,})", rasterized=True)
         for k, name in enumerate(MORPHOLOGIES):
             if (morph == k).any():
-                ax.scatter(*xy[morph == k].T, s=5, label=name.replace("_", " "), rasterized=True)
+                ax.scatter(*xy[morph == k].T, s=6, color=f"C{k}", linewidths=0, zorder=3,
+                           label=f"{name.replace('_', ' ')} ({(morph == k).sum():,})", rasterized=True)
         acc = probes[arch]["accuracy"]
         ax.set_title(f"{NAMES[arch]}\nprobe accuracy {acc:.2f}" if acc is not None else NAMES[arch])
         ax.set_xlabel("PC 1 of $\\mu$")
