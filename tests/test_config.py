@@ -1,5 +1,7 @@
 """The config is checked before any job runs; errors name the offending key."""
 
+from pathlib import Path
+
 import pytest
 import yaml
 
@@ -95,3 +97,30 @@ def test_config_readme_is_current():
 
     result = subprocess.run([sys.executable, str(ROOT / "scripts" / "config_doc.py"), "--check"])
     assert result.returncode == 0, "config/README.md is stale: run python scripts/config_doc.py"
+
+
+def test_the_estimate_uses_measured_rates(tmp_path, monkeypatch):
+    import json
+
+    from assignment5 import estimate, paths
+    from assignment5.settings import load_config
+    from conftest import ROOT
+
+    monkeypatch.chdir(tmp_path)
+    P = paths.for_budget("default")
+    for path, data in ((P.mnist_history, {"images_per_second": 200.0}),
+                       (P.tweets_history, {"iterations_per_second": 100.0}),
+                       (P.galaxy_history("conv"), {"images_per_second": 50.0})):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(json.dumps(data))
+    images = tmp_path / "data" / "galaxy-zoo" / "images_training_rev1"
+    images.mkdir(parents=True)
+    for i in range(100):
+        (images / f"{i}.jpg").write_bytes(b"")
+    config = load_config([ROOT / "config" / "config.yaml", ROOT / "config" / "full.yaml"])
+    config["data_dir"] = str(tmp_path / "data")
+    text = estimate.report(config)
+    assert "VGG11 on MNIST: 25m00s (5 epochs x 60,000 images at 200/s (default))" in text
+    assert "character LSTM: 16m40s" in text
+    assert "VAE conv: 6m00s (200 epochs x 90 images at 50/s (default))" in text
+    assert "VAE mlp: no rate yet" in text and "run the smoke budget first" in text

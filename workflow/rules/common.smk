@@ -7,7 +7,7 @@ import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from assignment5 import config_check, paths, settings
+from assignment5 import config_check, estimate, paths, settings
 from assignment5.errors import InputError
 
 with open(workflow.source_path("../schemas/config.schema.yaml")) as schema_file:
@@ -102,3 +102,7 @@ def galaxy_source(wildcards):
             "training_solutions_rev1.csv or galaxy_labels.csv",
         )
     return {"labels": found[0], "images": images}
+
+
+onstart:
+    print(estimate.report(config))
