@@ -195,3 +195,29 @@ def test_killed_run_resumes_from_its_checkpoint(tiny_npz, tmp_path, kill_on_call
     assert resumed["resumed_from_epoch"] == 2 and steps["n"] == 2 * per_epoch
     assert len(resumed["history"]) == len(reference["history"])
     assert resumed["final"]["test"]["bce"] == pytest.approx(reference["final"]["test"]["bce"], rel=1e-4)
+
+
+def test_kaggle_layout_at_scale_derives_labels_and_streams(tmp_path, capsys):
+    """A few hundred generated galaxies with Kaggle's 37-column file (plus ids without images):
+    labels derived from the columns, every image decoded in a process pool into one array."""
+    rng = np.random.default_rng(1)
+    images = tmp_path / gdata.IMAGE_DIR
+    images.mkdir()
+    ids = list(range(200000, 200300))
+    yy, xx = np.mgrid[:424, :424]
+    for galaxy in ids:
+        blob = np.exp(-((yy - 212) ** 2 + (xx - 212) ** 2) / (2 * rng.uniform(15, 60) ** 2))
+        Image.fromarray((np.stack([blob, blob, blob], -1) * 255).astype(np.uint8)).save(images / f"{galaxy}.jpg")
+    with open(tmp_path / gdata.LABELS_KAGGLE, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["GalaxyID", *KAGGLE_COLUMNS])
+        for galaxy in [*ids, *range(300000, 300020)]:
+            writer.writerow([galaxy, *np.round(rng.uniform(0, 1, 37), 4)])
+    s = step_settings("galaxy_data", image_size=32)
+    arrays, summary = gdata.preprocess(s, tmp_path / gdata.LABELS_KAGGLE, images, threads=2)
+    assert arrays["images"].shape == (300, 32, 32, 3) and arrays["images"].dtype == np.uint8
+    assert summary["labelled_ids"] == 320 and summary["used"] == 300 and summary["unreadable"] == 0
+    assert sum(summary["morphology_counts"].values()) + summary["unlabelled_morphology"] == 300
+    assert summary["morphology_counts"]["spiral"] > 0  # uniform columns satisfy some rules
+    assert summary["train"] + summary["test"] == 300 and summary["test"] > 0
+    assert "decoded 300/300 images" in capsys.readouterr().out

@@ -29,6 +29,9 @@ GALAXY_TRAIN = ["galaxy_train"]
 # key (dotted; list items as key[i]) -> rules or files that read it. Keys not listed fail the test.
 READERS = {
     "data_dir": ["tweets_data", "galaxy_data"],
+    "threads.training": [],                   # resources, not settings: they rerun nothing
+    "threads.preprocessing": [],
+    "threads.evaluation": [],
     "device": ["mnist_train", "mnist_figures", "tweets_train", "tweets_figures", "galaxy_train",
                "galaxy_analyse"],
     "theory.cnn.input": ["theory"],

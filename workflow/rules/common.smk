@@ -41,6 +41,11 @@ def step_settings(step):
     return settings.for_step(config, step)
 
 
+def threads_for(kind):
+    """The configured threads of a kind of job, or all of --cores when null."""
+    return config["threads"][kind] or workflow.cores
+
+
 def run_settings(wildcards):
     return settings.for_step(config, "galaxy_train", wildcards.run)
 

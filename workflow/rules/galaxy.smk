@@ -9,7 +9,7 @@ rule galaxy_data:
         P.log("galaxy_data"),
     benchmark:
         P.benchmark("galaxy_data")
-    threads: workflow.cores
+    threads: threads_for("preprocessing")
     params:
         settings=step_settings("galaxy_data"),
     script:
@@ -29,7 +29,7 @@ rule galaxy_train:
         P.benchmark("galaxy_train_{run}")
     wildcard_constraints:
         run="|".join(re.escape(run) for run in [*GALAXY_ARCHS, *BONUS_RUNS]),
-    threads: workflow.cores
+    threads: threads_for("training")
     params:
         settings=run_settings,
     script:
@@ -50,7 +50,7 @@ rule galaxy_analyse:
         P.benchmark("galaxy_analyse_{arch}")
     wildcard_constraints:
         arch="|".join(GALAXY_ARCHS),
-    threads: workflow.cores
+    threads: threads_for("evaluation")
     params:
         settings=step_settings("galaxy_analyse"),
     script:
@@ -67,7 +67,7 @@ rule galaxy_pca:
         P.log("galaxy_pca"),
     benchmark:
         P.benchmark("galaxy_pca")
-    threads: workflow.cores
+    threads: threads_for("evaluation")
     params:
         settings=step_settings("galaxy_pca"),
     script:

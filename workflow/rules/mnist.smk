@@ -24,7 +24,7 @@ rule mnist_train:
         P.log("mnist_train"),
     benchmark:
         P.benchmark("mnist_train")
-    threads: workflow.cores
+    threads: threads_for("training")
     params:
         settings=step_settings("mnist_train"),
     script:
@@ -45,7 +45,7 @@ rule mnist_figures:
         P.log("mnist_figures"),
     benchmark:
         P.benchmark("mnist_figures")
-    threads: workflow.cores
+    threads: threads_for("evaluation")
     params:
         settings=step_settings("mnist_figures"),
     script:

@@ -27,7 +27,7 @@ rule tweets_train:
         P.log("tweets_train"),
     benchmark:
         P.benchmark("tweets_train")
-    threads: workflow.cores
+    threads: threads_for("training")
     params:
         settings=step_settings("tweets_train"),
     script:
