@@ -268,3 +268,11 @@ def test_dry_run_entry_point(tiny_npz, tmp_path):
         capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert len(read_json(tmp_path / "history.json")["history"]) == 3  # 60 iterations, every 20
+
+
+def test_tfidf_baseline_fits_and_scores(tiny_npz, tmp_path):
+    from assignment5.tweets import baseline
+
+    result = baseline.run(step_settings("tweets_baseline"), data=str(tiny_npz), out=str(tmp_path / "b.json"))
+    assert result["test_accuracy"] > 0.95 and result["features"] > 8
+    assert read_json(tmp_path / "b.json")["test_tweets"] == 160

@@ -28,7 +28,7 @@ REPORT_SECTIONS = tuple(f"report/section{n}.tex.j2" for n in (2, 3, 5))
 PRODUCED_BY = {
     "cnn": "theory", "vae": "theory", "mnist_history": "mnist_train", "mnist_eval": "mnist_figures",
     "mnist_arch": "mnist_figures", "tweets_stats": "tweets_data", "tweets_history": "tweets_train",
-    "tweets_examples": "tweets_figures", "galaxy_prep": "galaxy_data", "galaxy": "galaxy_figures",
+    "tweets_examples": "tweets_figures", "tweets_baseline": "tweets_baseline", "galaxy_prep": "galaxy_data", "galaxy": "galaxy_figures",
     **{f"mnist_{name}": "mnist_figures" for name in MNIST_FIGURES},
     **{f"tweets_{name}": "tweets_figures" for name in TWEETS_FIGURES},
     **{f"galaxy_{name}": "galaxy_figures" for name in GALAXY_FIGURES},
@@ -134,6 +134,10 @@ class Paths:
         return f"{self.tweets_dir}/examples.json"
 
     @property
+    def tweets_baseline(self) -> str:
+        return f"{self.tweets_dir}/baseline.json"
+
+    @property
     def tweets_table(self) -> str:
         return f"{self.tweets_dir}/evaluations.tsv"
 
@@ -207,7 +211,7 @@ class Paths:
                   "mnist_history": self.mnist_history, "mnist_eval": self.mnist_eval,
                   "mnist_arch": self.mnist_arch,
                   "tweets_stats": self.tweets_stats, "tweets_history": self.tweets_history,
-                  "tweets_examples": self.tweets_examples,
+                  "tweets_examples": self.tweets_examples, "tweets_baseline": self.tweets_baseline,
                   "galaxy_prep": self.galaxy_prep, "galaxy": self.galaxy_summary}
         for section, figures in (("mnist", self.mnist_figures), ("tweets", self.tweets_figures),
                                  ("galaxy", self.galaxy_figures)):

@@ -131,6 +131,14 @@ class TweetsTrain(Settings):
 
 
 @dataclass(frozen=True)
+class TweetsBaseline(Settings):
+    ngram_max: int
+    min_df: int
+    c: float
+    max_iter: int
+
+
+@dataclass(frozen=True)
 class TweetsFigures(Settings):
     device: str
     examples_per_kind: int
@@ -247,6 +255,7 @@ def for_step(config: dict, step: str, run: str | None = None) -> dict:
             {} if t["train_url"] and t["test_url"] else {"train_url": None, "test_url": None})),
         "tweets_train": lambda: _pick(t, TweetsTrain, device=device),
         "tweets_figures": lambda: _pick(t, TweetsFigures, device=device),
+        "tweets_baseline": lambda: _pick(t["baseline"], TweetsBaseline),
         "galaxy_data": lambda: _pick(g, GalaxyData),
         "galaxy_analyse": lambda: _pick(g, GalaxyAnalyse, device=device),
         "galaxy_pca": lambda: _pick(g, GalaxyPca, components=g["latent_dim"]),
@@ -261,7 +270,7 @@ def for_step(config: dict, step: str, run: str | None = None) -> dict:
 STEP_CLASSES = {
     "theory": Theory, "mnist_data": MnistData, "mnist_train": MnistTrain,
     "mnist_figures": MnistFigures, "tweets_data": TweetsData, "tweets_train": TweetsTrain,
-    "tweets_figures": TweetsFigures, "galaxy_data": GalaxyData, "galaxy_train": GalaxyTrain,
+    "tweets_figures": TweetsFigures, "tweets_baseline": TweetsBaseline, "galaxy_data": GalaxyData, "galaxy_train": GalaxyTrain,
     "galaxy_analyse": GalaxyAnalyse, "galaxy_pca": GalaxyPca, "galaxy_figures": GalaxyFigures,
     "report": Report,
 }

@@ -53,3 +53,20 @@ rule tweets_figures:
         settings=step_settings("tweets_figures"),
     script:
         "../scripts/tweets_figures.py"
+
+
+rule tweets_baseline:
+    """TF-IDF word n-grams and logistic regression on the same tweets, for comparison."""
+    input:
+        P.tweets_npz,
+    output:
+        P.tweets_baseline,
+    params:
+        settings=step_settings("tweets_baseline"),
+    log:
+        P.log("tweets_baseline"),
+    benchmark:
+        P.benchmark("tweets_baseline")
+    threads: 1
+    script:
+        "../scripts/tweets_baseline.py"
