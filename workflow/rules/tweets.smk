@@ -61,12 +61,12 @@ rule tweets_baseline:
         P.tweets_npz,
     output:
         P.tweets_baseline,
-    params:
-        settings=step_settings("tweets_baseline"),
     log:
         P.log("tweets_baseline"),
     benchmark:
         P.benchmark("tweets_baseline")
     threads: 1
+    params:
+        settings=step_settings("tweets_baseline"),
     script:
         "../scripts/tweets_baseline.py"
