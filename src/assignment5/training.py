@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from assignment5.io import write_model
+
 
 def usable_threads(requested: int) -> int:
     """The job's threads, never more than the CPUs this process may run on (more only thrash)."""
@@ -130,13 +132,10 @@ class Checkpointer:
         self.key = fingerprint(settings, data_files)
 
     def save(self, state: dict) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
         rng = {"torch_rng": torch.get_rng_state()}
         if torch.cuda.is_available():  # dropout and sampling on a GPU draw from its own generator
             rng["cuda_rng"] = torch.cuda.get_rng_state_all()
-        torch.save({"fingerprint": self.key, **rng, **state}, tmp)
-        os.replace(tmp, self.path)
+        write_model({"fingerprint": self.key, **rng, **state}, self.path)
 
     def load(self) -> dict | None:
         if not self.path.exists():

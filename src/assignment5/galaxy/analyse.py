@@ -17,7 +17,7 @@ from assignment5.galaxy.data import MORPHOLOGIES
 from assignment5.galaxy.models import build
 from assignment5.galaxy.train import as_float
 from assignment5 import settings
-from assignment5.io import write_json
+from assignment5.io import write_json, write_npz
 from assignment5.step import guarded
 from assignment5.training import resolve_device, setup_torch
 
@@ -115,11 +115,10 @@ def run(s: settings.GalaxyAnalyse, *, data: str, model: str, npz: str, json: str
         recon = recon.permute(0, 2, 3, 1).cpu().numpy()
     model.cpu()  # the weights, as numpy
     fc = model.to_mu.weight.detach().numpy()
-    with open(npz, "wb") as f:  # a file object: np.savez would add .npz to a tmp name
-        np.savez_compressed(
-            f, test_mu=mu[test], test_morphology=morph[test], originals=np.array(originals),
-            generated=np.array(generated), recon_inputs=arrays["images"][test_idx] / 255.0, recon=recon,
-            filters=first_layer_filters(model), fc_mu=fc, fc_decoder=decoder_first_weights(model))
+    write_npz(npz, compressed=True, test_mu=mu[test], test_morphology=morph[test],
+              originals=np.array(originals), generated=np.array(generated),
+              recon_inputs=arrays["images"][test_idx] / 255.0, recon=recon,
+              filters=first_layer_filters(model), fc_mu=fc, fc_decoder=decoder_first_weights(model))
     generated_classes = [n for n in MORPHOLOGIES if class_sizes[n] >= 2]
     info = {"arch": saved["arch"], "probe": probe, "class_sizes": class_sizes,
             "generated_classes": generated_classes, "generated_per_class": per_class}

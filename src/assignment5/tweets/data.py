@@ -20,7 +20,6 @@ import argparse
 import csv
 import hashlib
 import io
-import os
 import re
 import unicodedata
 import urllib.request
@@ -31,7 +30,7 @@ import numpy as np
 
 from assignment5 import settings
 from assignment5.errors import InputError
-from assignment5.io import write_json
+from assignment5.io import write_json, write_npz
 from assignment5.step import guarded
 
 FILES = {"train": "tweets_train.csv", "test": "tweets_test.csv"}
@@ -231,10 +230,7 @@ def run(s: settings.TweetsData, *, train_csv: str | None, test_csv: str | None, 
         print(f"[tweets] {name}: {report.kept:,} tweets kept of {report.rows:,} rows; "
               f"{len(report.malformed)} malformed, {len(report.empty)} empty, "
               f"{report.non_ascii_tweets} with non-ASCII characters")
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(out).with_suffix(".tmp.npz")
-    np.savez(tmp, **arrays)
-    os.replace(tmp, out)
+    write_npz(out, **arrays)
     write_json(stats, summary)
     return summary
 
