@@ -48,9 +48,7 @@ def step_settings(step: str, run: str | None = None, **overrides):
 
     from assignment5 import settings
 
-    config = settings.load_config([ROOT / "config" / "config.yaml"])
-    typed = settings.STEP_CLASSES[step].from_dict(settings.for_step(config, step, run))
-    return dataclasses.replace(typed, **overrides)
+    return dataclasses.replace(settings.defaults(step, run), **overrides)
 
 
 @pytest.fixture(scope="session")

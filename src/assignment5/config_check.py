@@ -47,8 +47,6 @@ def _properties(schema: dict, root: dict) -> dict:
 
 def _coerce_scalar(value: str, types: list[str]):
     text = value.strip()
-    if "null" in types and text.lower() in _NULL:
-        return None
     if "integer" in types and _INT.fullmatch(text):
         return int(text)
     if "number" in types:

@@ -21,6 +21,7 @@ from typing import Optional
 import yaml
 
 from assignment5.errors import InputError
+from assignment5.paths import GALAXY_ARCHS
 
 
 class SettingsError(InputError, ValueError):
@@ -196,9 +197,6 @@ class Report(Settings):
     budget: str
 
 
-GALAXY_ARCHS = ("mlp", "conv", "resnet")
-
-
 def bonus_runs(config: dict) -> list[str]:
     return [f"bonus-{v['name']}" for v in config["galaxy"]["bonus"]["variants"]]
 
@@ -242,8 +240,6 @@ def for_step(config: dict, step: str, run: str | None = None) -> dict:
     """The plain dict of exactly the settings ``step`` reads (what the rule's params carry)."""
     m, t, g = config["mnist"], config["tweets"], config["galaxy"]
     device = config.get("device")
-    if step == "galaxy_train":
-        return _galaxy_run(config, run)
     table = {
         "theory": lambda: _pick(config["theory"]["cnn"], Theory),
         # idx_dir is read only for IDX files: with the PyPI wheel it changes nothing
@@ -257,6 +253,7 @@ def for_step(config: dict, step: str, run: str | None = None) -> dict:
         "tweets_figures": lambda: _pick(t, TweetsFigures, device=device),
         "tweets_baseline": lambda: _pick(t["baseline"], TweetsBaseline),
         "galaxy_data": lambda: _pick(g, GalaxyData),
+        "galaxy_train": lambda: _galaxy_run(config, run),
         "galaxy_analyse": lambda: _pick(g, GalaxyAnalyse, device=device),
         "galaxy_pca": lambda: _pick(g, GalaxyPca, components=g["latent_dim"]),
         "galaxy_figures": lambda: {"archs": list(GALAXY_ARCHS), "bonus": bonus_runs(config)},
@@ -270,8 +267,8 @@ def for_step(config: dict, step: str, run: str | None = None) -> dict:
 STEP_CLASSES = {
     "theory": Theory, "mnist_data": MnistData, "mnist_train": MnistTrain,
     "mnist_figures": MnistFigures, "tweets_data": TweetsData, "tweets_train": TweetsTrain,
-    "tweets_figures": TweetsFigures, "tweets_baseline": TweetsBaseline, "galaxy_data": GalaxyData, "galaxy_train": GalaxyTrain,
-    "galaxy_analyse": GalaxyAnalyse, "galaxy_pca": GalaxyPca, "galaxy_figures": GalaxyFigures,
+    "tweets_figures": TweetsFigures, "tweets_baseline": TweetsBaseline, "galaxy_data": GalaxyData,
+    "galaxy_train": GalaxyTrain, "galaxy_analyse": GalaxyAnalyse, "galaxy_pca": GalaxyPca, "galaxy_figures": GalaxyFigures,
     "report": Report,
 }
 
