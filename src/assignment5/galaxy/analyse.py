@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import argparse
 
 import numpy as np
 import torch
@@ -18,7 +17,7 @@ from assignment5.galaxy.models import build
 from assignment5.galaxy.train import as_float
 from assignment5 import settings
 from assignment5.io import write_json, write_npz
-from assignment5.step import guarded
+from assignment5.step import step_main
 from assignment5.training import resolve_device, setup_torch
 
 
@@ -129,16 +128,7 @@ def run(s: settings.GalaxyAnalyse, *, data: str, model: str, npz: str, json: str
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    settings.add_arguments(parser, "galaxy_analyse")
-    parser.add_argument("--data", required=True)
-    parser.add_argument("--model", required=True)
-    parser.add_argument("--npz", required=True)
-    parser.add_argument("--json", required=True)
-    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
-    args = parser.parse_args(argv)
-    guarded(lambda: run(settings.from_args(args, "galaxy_analyse"), data=args.data, model=args.model,
-                        npz=args.npz, json=args.json, threads=args.threads))
+    step_main(argv, "galaxy_analyse", __doc__, run, files=("data", "model", "npz", "json"), threads=True)
 
 
 if __name__ == "__main__":

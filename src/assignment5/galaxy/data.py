@@ -16,11 +16,9 @@ listed (or fatal with corrupt_images: error), all decided here, before any train
 
 from __future__ import annotations
 
-import argparse
 import csv
 import hashlib
 import math
-import os
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -31,7 +29,7 @@ from PIL import Image
 from assignment5 import settings
 from assignment5.errors import InputError
 from assignment5.io import write_json, write_npz
-from assignment5.step import guarded
+from assignment5.step import step_main
 from assignment5.training import usable_threads
 
 IMAGE_DIR = "images_training_rev1"
@@ -251,16 +249,7 @@ def run(s: settings.GalaxyData, *, labels: str, images: str, out: str, summary: 
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    settings.add_arguments(parser, "galaxy_data")
-    parser.add_argument("--labels", required=True, help=f"{LABELS_KAGGLE} or {LABELS_SHORT}")
-    parser.add_argument("--images", required=True, help=f"the {IMAGE_DIR}/ folder")
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--summary", required=True)
-    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
-    args = parser.parse_args(argv)
-    guarded(lambda: run(settings.from_args(args, "galaxy_data"), labels=args.labels,
-                        images=args.images, out=args.out, summary=args.summary, threads=args.threads))
+    step_main(argv, "galaxy_data", __doc__, run, files=("labels", "images", "out", "summary"), threads=True)
 
 
 if __name__ == "__main__":

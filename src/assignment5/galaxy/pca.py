@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import argparse
 
 import numpy as np
 from sklearn.decomposition import PCA
@@ -13,7 +12,7 @@ from sklearn.decomposition import PCA
 from assignment5.galaxy.analyse import linear_probe
 from assignment5 import settings
 from assignment5.io import write_json
-from assignment5.step import guarded
+from assignment5.step import step_main
 
 EPS = 1e-4  # PCA reconstructions leave [0, 1]; BCE needs them clipped
 
@@ -44,12 +43,7 @@ def run(s: settings.GalaxyPca, *, data: str, out: str, threads: int = 1) -> dict
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    settings.add_arguments(parser, "galaxy_pca")
-    parser.add_argument("--data", required=True)
-    parser.add_argument("--out", required=True)
-    args = parser.parse_args(argv)
-    guarded(lambda: run(settings.from_args(args, "galaxy_pca"), data=args.data, out=args.out))
+    step_main(argv, "galaxy_pca", __doc__, run, files=("data", "out"))
 
 
 if __name__ == "__main__":

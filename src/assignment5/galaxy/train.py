@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from assignment5.galaxy.models import build, describe, vae_loss
 from assignment5 import paths, settings
 from assignment5.io import write_json, write_model
-from assignment5.step import training_main
+from assignment5.step import step_main
 from assignment5.training import (CPU, Checkpointer, Progress, Stopwatch, autocast, bf16_supported,
                                   describe_device, grad_scaler, optimise, resolve_device,
                                   setup_torch)
@@ -83,7 +83,8 @@ def kl_weight(step: int, steps_per_epoch: int, beta: float, warmup_epochs: int) 
 
 
 def main(argv=None) -> None:
-    training_main(argv, "galaxy_train", __doc__, run, "1 epoch of at most 4 batches", with_run=True)
+    step_main(argv, "galaxy_train", __doc__, run, files=("data", "model", "history"), threads=True,
+              dry_run="1 epoch of at most 4 batches", with_run=True)
 
 
 def run(s: settings.GalaxyTrain, *, data: str, model: str, history: str, threads: int,

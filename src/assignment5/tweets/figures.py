@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import argparse
 
 import numpy as np
 
@@ -15,7 +14,7 @@ from assignment5.io import read_json, write_json, write_tsv
 from assignment5.plotting import plt, save
 from assignment5.tweets.model import Tweets
 from assignment5.tweets.predict import load_model
-from assignment5.step import guarded
+from assignment5.step import step_main
 from assignment5.training import resolve_device
 from assignment5.tweets.train import evaluate
 
@@ -88,18 +87,8 @@ def run(s: settings.TweetsFigures, *, data: str, stats: str, model: str, history
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    settings.add_arguments(parser, "tweets_figures")
-    parser.add_argument("--data", required=True)
-    parser.add_argument("--stats", required=True)
-    parser.add_argument("--model", required=True)
-    parser.add_argument("--history", required=True)
-    parser.add_argument("--examples", required=True)
-    parser.add_argument("--figures", nargs=2, required=True, metavar=("CURVES", "LENGTHS"))
-    args = parser.parse_args(argv)
-    guarded(lambda: run(settings.from_args(args, "tweets_figures"), data=args.data, stats=args.stats,
-                        model=args.model, history=args.history, examples=args.examples,
-                        figures=args.figures))
+    step_main(argv, "tweets_figures", __doc__, run, files=("data", "stats", "model", "history", "examples"),
+              lists={"figures": 2})
 
 
 if __name__ == "__main__":

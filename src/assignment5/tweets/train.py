@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 from assignment5 import paths, settings
 from assignment5.io import write_json, write_model
-from assignment5.step import training_main
+from assignment5.step import step_main
 from assignment5.errors import InputError
 from assignment5.training import (CPU, Checkpointer, Progress, Stopwatch, autocast, describe_device,
                                   grad_scaler, optimise, resolve_device, resolve_precision, setup_torch)
@@ -69,7 +69,8 @@ def make_optimizer(model, s: settings.TweetsTrain):
 
 
 def main(argv=None) -> None:
-    training_main(argv, "tweets_train", __doc__, run, "60 iterations, tiny evaluation")
+    step_main(argv, "tweets_train", __doc__, run, files=("data", "model", "history"), threads=True,
+              dry_run="60 iterations, tiny evaluation")
 
 
 def run(s: settings.TweetsTrain, *, data: str, model: str, history: str, threads: int,
