@@ -119,7 +119,7 @@ def test_the_estimate_uses_measured_rates(tmp_path, monkeypatch):
         (images / f"{i}.jpg").write_bytes(b"")
     config = load_config([ROOT / "config" / "config.yaml", ROOT / "config" / "full.yaml"])
     config["data_dir"] = str(tmp_path / "data")
-    text = estimate.report(config)
+    text = estimate.report(config, estimate.galaxy_images(config))
     assert "VGG11 on MNIST: 25m00s (5 epochs x 60,000 images at 200/s (default))" in text
     assert "character LSTM: 16m40s" in text
     assert "VAE conv: 6m00s (200 epochs x 90 images at 50/s (default))" in text

@@ -28,43 +28,52 @@ def _measured(relative: str, key: str) -> tuple[float, str] | None:
     return None
 
 
-def training_seconds(config: dict, galaxy_images: int | None) -> list[tuple[str, float | None, str]]:
-    """(what, seconds or None, how) for each training job of the config's budget."""
+def training_seconds(config: dict, galaxy_images: int | None) -> list[tuple[str, str, float | None, str]]:
+    """(job, what, seconds or None, how) for each training job of the config's budget.
+
+    job is the rule name, with the run after a colon for galaxy_train (e.g. galaxy_train:conv).
+    """
     rows = []
     m, t = config["mnist"], config["tweets"]
     mnist = _measured("mnist/history.json", "images_per_second")
     images = m["train_limit"] or 60_000
-    rows.append(("VGG11 on MNIST", m["epochs"] * images / mnist[0] if mnist else None,
+    rows.append(("mnist_train", "VGG11 on MNIST", m["epochs"] * images / mnist[0] if mnist else None,
                  f"{m['epochs']} epochs x {images:,} images" + (f" at {mnist[0]:,.0f}/s ({mnist[1]})" if mnist else "")))
     lstm = _measured("tweets/history.json", "iterations_per_second")
-    rows.append(("character LSTM", t["iterations"] / lstm[0] if lstm else None,
+    rows.append(("tweets_train", "character LSTM", t["iterations"] / lstm[0] if lstm else None,
                  f"{t['iterations']:,} iterations" + (f" at {lstm[0]:,.0f}/s ({lstm[1]})" if lstm else "")))
     for run in settings.galaxy_runs(config):
         s = settings.for_step(config, "galaxy_train", run)
         rate = _measured(f"galaxy/runs/{s['arch']}/history.json", "images_per_second")
         seconds = s["epochs"] * galaxy_images / rate[0] if rate and galaxy_images else None
         how = f"{s['epochs']} epochs x {galaxy_images:,} images" if galaxy_images else f"{s['epochs']} epochs"
-        rows.append((f"VAE {run}", seconds, how + (f" at {rate[0]:,.0f}/s ({rate[1]})" if rate else "")))
+        rows.append((f"galaxy_train:{run}", f"VAE {run}", seconds,
+                     how + (f" at {rate[0]:,.0f}/s ({rate[1]})" if rate else "")))
     return rows
 
 
-def galaxy_training_images(config: dict) -> int | None:
-    """Training images the budget will use: labelled JPGs found (or the limit) less the test share."""
+def galaxy_images(config: dict) -> int | None:
+    """Images the budget will preprocess: the JPGs found, or the limit if smaller; None if no folder."""
     g = config["galaxy"]
     folder = Path(config["data_dir"]) / "galaxy-zoo" / "images_training_rev1"
     try:
         found = sum(1 for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg"))
     except OSError:
         return None
-    used = min(found, g["limit"]) if g["limit"] else found
-    return round(used * (1 - g["test_fraction"]))
+    return min(found, g["limit"]) if g["limit"] else found
 
 
-def report(config: dict) -> str:
-    rows = training_seconds(config, galaxy_training_images(config))
-    known = [seconds for _, seconds, _ in rows if seconds is not None]
+def galaxy_training_images(config: dict, images: int | None) -> int | None:
+    """The training share of `images` (the rest is the test split)."""
+    return None if images is None else round(images * (1 - config["galaxy"]["test_fraction"]))
+
+
+def report(config: dict, images: int | None) -> str:
+    """The estimate printed before a run; `images` is galaxy_images(config)."""
+    rows = training_seconds(config, galaxy_training_images(config, images))
+    known = [seconds for _, _, seconds, _ in rows if seconds is not None]
     lines = [f"[estimate] training in the {config['budget']} budget, from rates measured on this machine:"]
-    for what, seconds, how in rows:
+    for _, what, seconds, how in rows:
         lines.append(f"[estimate]   {what}: {format_duration(seconds) if seconds is not None else 'no rate yet'}"
                      f" ({how})")
     total = format_duration(sum(known)) if known else "unknown"

@@ -7,7 +7,7 @@ import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from assignment5 import config_check, estimate, paths, settings
+from assignment5 import config_check, estimate, paths, resources, settings
 from assignment5.errors import InputError
 
 with open(workflow.source_path("../schemas/config.schema.yaml")) as schema_file:
@@ -44,6 +44,27 @@ def step_settings(step):
 def threads_for(kind):
     """The configured threads of a kind of job, or all of --cores when null."""
     return config["threads"][kind] or workflow.cores
+
+
+# What each job asks a cluster for (resources.py): read once, when the workflow loads.
+GALAXY_IMAGES = estimate.galaxy_images(config)
+ESTIMATES = {
+    job: seconds
+    for job, _, seconds, _ in estimate.training_seconds(
+        config, estimate.galaxy_training_images(config, GALAXY_IMAGES)
+    )
+}
+
+
+def mem_for(rule):
+    return resources.mem_mb(config, rule, GALAXY_IMAGES)
+
+
+def runtime_for(rule):
+    """Minutes for a job of the rule (a function of the wildcards: galaxy_train's run)."""
+    return lambda wildcards: resources.runtime_minutes(
+        ESTIMATES, rule, getattr(wildcards, "run", None)
+    )
 
 
 def run_settings(wildcards):
@@ -110,4 +131,4 @@ def galaxy_source(wildcards):
 
 
 onstart:
-    print(estimate.report(config))
+    print(estimate.report(config, GALAXY_IMAGES))

@@ -10,6 +10,9 @@ rule galaxy_data:
     benchmark:
         P.benchmark("galaxy_data")
     threads: threads_for("preprocessing")
+    resources:
+        mem_mb=mem_for("galaxy_data"),
+        runtime=runtime_for("galaxy_data"),
     params:
         settings=step_settings("galaxy_data"),
     script:
@@ -30,6 +33,9 @@ rule galaxy_train:
     wildcard_constraints:
         run="|".join(re.escape(run) for run in [*GALAXY_ARCHS, *BONUS_RUNS]),
     threads: threads_for("training")
+    resources:
+        mem_mb=mem_for("galaxy_train"),
+        runtime=runtime_for("galaxy_train"),
     params:
         settings=run_settings,
     script:
@@ -51,6 +57,9 @@ rule galaxy_analyse:
     wildcard_constraints:
         arch="|".join(GALAXY_ARCHS),
     threads: threads_for("evaluation")
+    resources:
+        mem_mb=mem_for("galaxy_analyse"),
+        runtime=runtime_for("galaxy_analyse"),
     params:
         settings=step_settings("galaxy_analyse"),
     script:
@@ -68,6 +77,9 @@ rule galaxy_pca:
     benchmark:
         P.benchmark("galaxy_pca")
     threads: threads_for("evaluation")
+    resources:
+        mem_mb=mem_for("galaxy_pca"),
+        runtime=runtime_for("galaxy_pca"),
     params:
         settings=step_settings("galaxy_pca"),
     script:
@@ -94,6 +106,9 @@ rule galaxy_figures:
     benchmark:
         P.benchmark("galaxy_figures")
     threads: 1
+    resources:
+        mem_mb=mem_for("galaxy_figures"),
+        runtime=runtime_for("galaxy_figures"),
     params:
         settings=step_settings("galaxy_figures"),
     script:

@@ -25,6 +25,9 @@ rule mnist_train:
     benchmark:
         P.benchmark("mnist_train")
     threads: threads_for("training")
+    resources:
+        mem_mb=mem_for("mnist_train"),
+        runtime=runtime_for("mnist_train"),
     params:
         settings=step_settings("mnist_train"),
     script:
@@ -46,6 +49,9 @@ rule mnist_figures:
     benchmark:
         P.benchmark("mnist_figures")
     threads: threads_for("evaluation")
+    resources:
+        mem_mb=mem_for("mnist_figures"),
+        runtime=runtime_for("mnist_figures"),
     params:
         settings=step_settings("mnist_figures"),
     script:

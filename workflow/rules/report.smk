@@ -1,5 +1,8 @@
+# Run where the workflow was started, never as cluster jobs: compute nodes often lack network
+# (downloads) or TeX (the PDF).
 localrules:
     mnist_data,
+    tweets_data,
     report,
 
 

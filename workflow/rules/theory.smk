@@ -8,6 +8,9 @@ rule theory:
     benchmark:
         P.benchmark("theory")
     threads: 1
+    resources:
+        mem_mb=mem_for("theory"),
+        runtime=runtime_for("theory"),
     params:
         settings=step_settings("theory"),
     script:

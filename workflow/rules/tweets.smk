@@ -28,6 +28,9 @@ rule tweets_train:
     benchmark:
         P.benchmark("tweets_train")
     threads: threads_for("training")
+    resources:
+        mem_mb=mem_for("tweets_train"),
+        runtime=runtime_for("tweets_train"),
     params:
         settings=step_settings("tweets_train"),
     script:
@@ -49,6 +52,9 @@ rule tweets_figures:
     benchmark:
         P.benchmark("tweets_figures")
     threads: 1
+    resources:
+        mem_mb=mem_for("tweets_figures"),
+        runtime=runtime_for("tweets_figures"),
     params:
         settings=step_settings("tweets_figures"),
     script:
@@ -66,6 +72,9 @@ rule tweets_baseline:
     benchmark:
         P.benchmark("tweets_baseline")
     threads: 1
+    resources:
+        mem_mb=mem_for("tweets_baseline"),
+        runtime=runtime_for("tweets_baseline"),
     params:
         settings=step_settings("tweets_baseline"),
     script:

@@ -1,0 +1,42 @@
+"""What each job asks a cluster for (SLURM's --mem and --time).
+
+Memory follows the data a job holds; time follows the rates earlier runs measured on this machine
+(estimate.py), doubled. A local run ignores both unless `--resources mem_mb=...` is given; a
+profile's `set-resources` overrides them for one rule.
+"""
+
+from __future__ import annotations
+
+import math
+
+# Python, torch and the compiled LSTM kernel: the largest max RSS of a smoke job is 2.0 GB
+# (tweets_train, while the kernel compiles); 3 GB leaves room.
+BASE_MB = 3000
+# Copies of the uint8 galaxy image array a step holds at its peak: training keeps one on the host
+# next to the device's; PCA and the analysis convert to float32 (4 bytes) and keep the
+# reconstructions too (measured on the default budget's 6,649 images, rounded up).
+GALAXY_COPIES = {"galaxy_data": 1, "galaxy_train": 2, "galaxy_analyse": 8, "galaxy_pca": 20,
+                 "galaxy_figures": 1}
+TRAINING_RULES = ("mnist_train", "tweets_train", "galaxy_train")
+SHORT_JOB_MINUTES = 60        # data, figures, analysis and report jobs: minutes on 2 cores
+UNMEASURED_MINUTES = 24 * 60  # a training job with no measured rate yet
+MARGIN = 2.0
+
+
+def mem_mb(config: dict, rule: str, galaxy_images: int | None) -> int:
+    """Megabytes for one job of `rule`; galaxy rules add copies of the preprocessed images."""
+    copies = GALAXY_COPIES.get(rule, 0)
+    if not copies or not galaxy_images:
+        return BASE_MB
+    size = config["galaxy"]["image_size"]
+    return BASE_MB + math.ceil(copies * galaxy_images * 3 * size * size / 2**20)
+
+
+def runtime_minutes(estimates: dict[str, float | None], rule: str, run: str | None = None) -> int:
+    """Minutes for one job: twice the measured estimate plus 10 (at least 30) for training jobs."""
+    if rule not in TRAINING_RULES:
+        return SHORT_JOB_MINUTES
+    seconds = estimates.get(rule if run is None else f"{rule}:{run}")
+    if seconds is None:
+        return UNMEASURED_MINUTES
+    return max(30, math.ceil(MARGIN * seconds / 60 + 10))
