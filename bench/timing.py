@@ -27,5 +27,8 @@ def compare(fast, baseline, units_per_call: int, rounds: int = 5, calls: int = 5
 
 
 def report(title: str, unit: str, result: dict) -> str:
+    from assignment5.provenance import machine_tag
+
     return (f"{title}: workflow {result['fast']:.1f} {unit}, baseline {result['baseline']:.1f} {unit}, "
-            f"ratio {result['ratio']:.2f}x (per-round range {result['ratio_min']:.2f}-{result['ratio_max']:.2f})")
+            f"ratio {result['ratio']:.2f}x (per-round range {result['ratio_min']:.2f}-{result['ratio_max']:.2f})"
+            f"\n    on {machine_tag()}")

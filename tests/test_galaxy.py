@@ -221,3 +221,41 @@ def test_kaggle_layout_at_scale_derives_labels_and_streams(tmp_path, capsys):
     assert summary["morphology_counts"]["spiral"] > 0  # uniform columns satisfy some rules
     assert summary["train"] + summary["test"] == 300 and summary["test"] > 0
     assert "decoded 300/300 images" in capsys.readouterr().out
+
+
+def test_kl_per_dimension_adds_up_and_finds_unused_dimensions():
+    """A dimension whose posterior equals the prior has KL 0 and does not count as used."""
+    from assignment5.galaxy.figures import active_dimensions
+
+    torch.manual_seed(0)
+    net = build("mlp", 4, 32)
+    with torch.no_grad():  # dimension 3: mu = 0, log_var = 0 for every image (the prior)
+        for layer in (net.to_mu, net.to_log_var):
+            layer.weight[3].zero_()
+            layer.bias[3].zero_()
+    images = torch.randint(0, 256, (10, 3, 32, 32), dtype=torch.uint8)
+    scores = gtrain.reconstruction_error(net, images, "fp32", False)
+    assert scores["kl"] == pytest.approx(sum(scores["kl_per_dimension"]), rel=1e-5)
+    assert scores["kl_per_dimension"][3] == pytest.approx(0.0, abs=1e-7)
+    assert active_dimensions(scores, 1e-4) == sum(k > 1e-4 for k in scores["kl_per_dimension"][:3])
+
+
+def test_convergence_is_measured_over_the_last_window():
+    from assignment5.galaxy.figures import convergence, late_improvement
+
+    rows = [{"iteration": i, "test": {"neg_elbo": e}} for i, e in
+            ((0, 100.0), (50, 60.0), (90, 50.0), (95, 49.0), (100, 45.0))]
+    assert late_improvement(rows, 0.1) == pytest.approx(0.1)     # 50 -> 45 from iteration 90
+    assert late_improvement(rows, 0.01) == pytest.approx(4 / 49)  # window too short: the last step
+    assert [convergence(x, 0.01) for x in (0.1, 0.005, -0.005, -0.1)] == \
+        ["improving", "converged", "converged", "rising"]
+
+
+def test_seed_spread_and_welch_test():
+    from assignment5.galaxy.figures import spread, welch_p
+
+    assert spread([1.0, 2.0, 3.0]) == {"mean": 2.0, "sd": 1.0, "values": [1.0, 2.0, 3.0]}
+    assert spread([4.0])["sd"] == 0.0
+    assert welch_p([1.0, 1.1, 0.9], [5.0, 5.1, 4.9]) < 0.001
+    assert welch_p([1.0, 2.0, 3.0], [1.5, 2.5, 2.0]) > 0.5
+    assert welch_p([1.0], [2.0, 3.0]) is None and welch_p([1.0, 1.0], [1.0, 1.0]) is None

@@ -21,6 +21,14 @@ pytestmark = pytest.mark.slow
 
 RUNS = "results/smoke/galaxy/runs"
 ARCH_RUNS = [f"{RUNS}/{a}/history.json" for a in ("mlp", "conv", "resnet")]
+SEEDS = (0, 1)  # config/smoke.yaml's galaxy.bonus.seeds
+
+
+def bonus(variant: str) -> list[str]:
+    """The history files of a bonus variant's runs, one per seed."""
+    return [f"{RUNS}/bonus-{variant}-seed{seed}/history.json" for seed in SEEDS]
+
+
 
 MNIST_TRAIN = ["mnist_train"]
 TWEETS_TRAIN = ["tweets_train"]
@@ -94,16 +102,23 @@ READERS = {
     "galaxy.channels_last": GALAXY_TRAIN,
     "galaxy.kl_warmup_epochs": ARCH_RUNS,
     "galaxy.generated_per_class": ["galaxy_analyse"],
-    "galaxy.bonus.arch": [f"{RUNS}/bonus-plain/history.json", f"{RUNS}/bonus-kl-warmup/history.json"],
-    "galaxy.bonus.epochs": [f"{RUNS}/bonus-plain/history.json", f"{RUNS}/bonus-kl-warmup/history.json"],
-    "galaxy.bonus.variants[0].beta": [f"{RUNS}/bonus-plain/history.json"],
-    "galaxy.bonus.variants[0].kl_warmup_epochs": [f"{RUNS}/bonus-plain/history.json"],
-    "galaxy.bonus.variants[1].beta": [f"{RUNS}/bonus-kl-warmup/history.json"],
-    "galaxy.bonus.variants[1].kl_warmup_epochs": [f"{RUNS}/bonus-kl-warmup/history.json"],
-    "galaxy.seed": ["galaxy_train", "galaxy_analyse", "galaxy_pca"],
+    "galaxy.active_kl_nats": ["galaxy_figures"],
+    "galaxy.convergence_window": ["galaxy_figures"],
+    "galaxy.converged_below": ["galaxy_figures"],
+    "galaxy.bonus.arch": bonus("plain") + bonus("kl-warmup"),
+    "galaxy.bonus.epochs": bonus("plain") + bonus("kl-warmup"),
+    "galaxy.bonus.significance": ["galaxy_figures"],
+    "galaxy.bonus.variants[0].beta": bonus("plain"),
+    "galaxy.bonus.variants[0].kl_warmup_epochs": bonus("plain"),
+    "galaxy.bonus.variants[1].beta": bonus("kl-warmup"),
+    "galaxy.bonus.variants[1].kl_warmup_epochs": bonus("kl-warmup"),
+    # the bonus runs have seeds of their own (galaxy.bonus.seeds)
+    "galaxy.seed": [*ARCH_RUNS, "galaxy_analyse", "galaxy_pca"],
 }
-# budget: tested on its own below; variant names: a new name is a new run (see its own test).
-NOT_WALKED = {"budget", "galaxy.bonus.variants[0].name", "galaxy.bonus.variants[1].name"}
+# budget: tested on its own below; variant names and seeds: a new name or seed is a new run (see
+# their own tests).
+NOT_WALKED = {"budget", "galaxy.bonus.variants[0].name", "galaxy.bonus.variants[1].name",
+              "galaxy.bonus.seeds"}
 
 
 def leaves(value, key=""):
@@ -216,7 +231,18 @@ def test_renaming_a_bonus_variant_runs_it_and_redraws_the_figures(smoke_run, mer
     path = folder / "overlay-rename.yaml"
     path.write_text(yaml.safe_dump(overlay))
     jobs = dry_run_jobs(folder, ["--configfile", "config/smoke.yaml", str(path), *config_args[2:]])
-    assert jobs == {"galaxy_train[run=bonus-plain2]", "galaxy_figures", "report"}
+    assert jobs == {"galaxy_train[run=bonus-plain2-seed0]", "galaxy_train[run=bonus-plain2-seed1]",
+                    "galaxy_figures", "report"}
+
+
+def test_a_new_bonus_seed_runs_every_variant_once_more(smoke_run, merged_smoke_config):
+    folder, config_args, _ = smoke_run
+    overlay = set_key(merged_smoke_config, "galaxy.bonus.seeds", [*SEEDS, 7])
+    path = folder / "overlay-seed.yaml"
+    path.write_text(yaml.safe_dump(overlay))
+    jobs = dry_run_jobs(folder, ["--configfile", "config/smoke.yaml", str(path), *config_args[2:]])
+    assert jobs == {"galaxy_train[run=bonus-plain-seed7]", "galaxy_train[run=bonus-kl-warmup-seed7]",
+                    "galaxy_figures", "report"}
 
 
 def test_each_budget_has_its_own_results(smoke_run):
@@ -225,7 +251,7 @@ def test_each_budget_has_its_own_results(smoke_run):
     jobs = dry_run_jobs(folder, config_args[2:])
     rules = {job.split("[")[0] for job in jobs}
     assert {"mnist_train", "tweets_train", "galaxy_train", "report"} <= rules
-    assert sum(job.startswith("galaxy_train[") for job in jobs) == 6
+    assert sum(job.startswith("galaxy_train[") for job in jobs) == 3 + 3 * 3  # archs, variants x seeds
 
 
 def test_key_order_in_yaml_is_not_a_change():

@@ -33,6 +33,11 @@ def text_of(ctx) -> str:
     return re.sub(r"\s+", " ", tex)
 
 
+def prose(ctx) -> str:
+    """The rendered text with the empty groups that keep spaces after template tags removed."""
+    return re.sub(r"\s+", " ", text_of(ctx).replace("{}", ""))
+
+
 def test_the_template_renders_from_fixture_results(tmp_path):
     tex = text_of(context(tmp_path))
     assert "\\VAR" not in tex and "\\BLOCK" not in tex
@@ -74,3 +79,28 @@ def test_the_fixture_report_compiles_even_with_latex_specials_in_tweets(tmp_path
     tex.write_text(render(ROOT / paths.REPORT_TEMPLATE, ctx))
     compile_pdf(tex, tmp_path / "out.pdf", tmp_path / "build")
     assert (tmp_path / "out.pdf").stat().st_size > 10_000
+
+
+def test_convergence_and_the_bonus_verdict_follow_the_measurements(tmp_path):
+    """The convergence sentence and the bonus verdict are chosen by the numbers, not written."""
+    ctx = context(tmp_path)
+    archs, bonus = ctx["galaxy"]["archs"], ctx["galaxy"]["bonus"]
+    for arch, (change, state) in zip(("mlp", "conv", "resnet"),
+                                     ((0.2, "improving"), (0.001, "converged"), (-0.05, "rising"))):
+        archs[arch].update(late_improvement=change, convergence=state)
+    variant = next(name for name in bonus if name != "plain")
+    bonus[variant]["p_vs_plain"] = 0.003
+    tex = prose(ctx)
+    assert "fell by 20.00\\,\\% for (i) feed-forward" in tex
+    assert "rose by 5.00\\,\\% for (iii) ResNet" in tex
+    assert "(i) feed-forward was still improving" in tex
+    assert "(ii) convolutional has converged" in tex
+    assert "the test error of (iii) ResNet rose at the end" in tex
+    assert "$p = 0.003$, below 0.05: a real difference" in tex
+
+    bonus[variant]["p_vs_plain"] = 0.4
+    for arch in archs:
+        archs[arch].update(late_improvement=0.0, convergence="converged")
+    tex = prose(ctx)
+    assert "$p = 0.400$, not below 0.05: the difference is within the spread between seeds" in tex
+    assert "still improving" not in tex and "have converged" in tex

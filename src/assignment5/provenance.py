@@ -24,6 +24,31 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
+# CPU flags that decide the fast training paths: bf16 dot products (AVX512-BF16) and AMX tiles.
+SPEED_FLAGS = ("avx512f", "avx512_bf16", "amx_tile", "amx_bf16")
+
+
+def cpu_features() -> dict[str, bool]:
+    """Which of SPEED_FLAGS this CPU reports (Linux /proc/cpuinfo; all False elsewhere)."""
+    flags: set[str] = set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    break
+    except OSError:
+        pass
+    return {flag: flag in flags for flag in SPEED_FLAGS}
+
+
+def machine_tag() -> str:
+    """One line naming the CPU and its speed flags, printed beside every benchmark ratio."""
+    features = cpu_features()
+    shown = ", ".join(f"{name}" if on else f"no {name}" for name, on in features.items())
+    return f"{cpu_name()} [{shown}]"
+
+
 def git_commit(cwd: str | None = None) -> str:
     """The commit of the code that ran: asked in this package's folder, so a workflow run
     in another working directory still reports it."""
@@ -42,7 +67,8 @@ def device_summary() -> dict:
     import torch
 
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
-    return {"cpu": cpu_name(), "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+    return {"cpu": cpu_name(), "cpu_features": cpu_features(),
+            "cpu_capability": torch.backends.cpu.get_cpu_capability(),
             "logical_cpus": os.cpu_count(), "gpu": gpu, "torch_threads": torch.get_num_threads()}
 
 

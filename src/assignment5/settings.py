@@ -189,7 +189,13 @@ class GalaxyPca(Settings):
 @dataclass(frozen=True)
 class GalaxyFigures(Settings):
     archs: list
-    bonus: list
+    bonus: list           # run names: every variant once per seed
+    bonus_variants: list
+    bonus_seeds: list
+    bonus_significance: float
+    active_kl_nats: float
+    convergence_window: float
+    converged_below: float
 
 
 @dataclass(frozen=True)
@@ -197,8 +203,18 @@ class Report(Settings):
     budget: str
 
 
+def bonus_run(variant: str, seed: int) -> str:
+    return f"bonus-{variant}-seed{seed}"
+
+
+def _bonus_table(config: dict) -> dict[str, tuple[dict, int]]:
+    """{run name: (variant, seed)}: every bonus variant once per seed, variants first."""
+    b = config["galaxy"]["bonus"]
+    return {bonus_run(v["name"], seed): (v, seed) for v in b["variants"] for seed in b["seeds"]}
+
+
 def bonus_runs(config: dict) -> list[str]:
-    return [f"bonus-{v['name']}" for v in config["galaxy"]["bonus"]["variants"]]
+    return list(_bonus_table(config))
 
 
 def galaxy_runs(config: dict) -> list[str]:
@@ -226,13 +242,13 @@ def _galaxy_run(config: dict, run: str) -> dict:
         per_run = {"arch": run, "epochs": g["epochs"][run], "beta": 1.0,
                    "kl_warmup_epochs": g["kl_warmup_epochs"]}
     else:
-        variants = {f"bonus-{v['name']}": v for v in g["bonus"]["variants"]}
-        if run not in variants:
+        runs = _bonus_table(config)
+        if run not in runs:
             raise SettingsError(f"galaxy run {run!r} is neither an architecture {GALAXY_ARCHS} "
-                                f"nor a bonus variant {sorted(variants)}")
-        v = variants[run]
+                                f"nor a bonus run {sorted(runs)}")
+        v, seed = runs[run]
         per_run = {"arch": g["bonus"]["arch"], "epochs": g["bonus"]["epochs"], "beta": v["beta"],
-                   "kl_warmup_epochs": v["kl_warmup_epochs"]}
+                   "kl_warmup_epochs": v["kl_warmup_epochs"], "seed": seed}
     return _pick(g, GalaxyTrain, device=config["device"], **per_run)
 
 
@@ -256,7 +272,10 @@ def for_step(config: dict, step: str, run: str | None = None) -> dict:
         "galaxy_train": lambda: _galaxy_run(config, run),
         "galaxy_analyse": lambda: _pick(g, GalaxyAnalyse, device=device),
         "galaxy_pca": lambda: _pick(g, GalaxyPca, components=g["latent_dim"]),
-        "galaxy_figures": lambda: {"archs": list(GALAXY_ARCHS), "bonus": bonus_runs(config)},
+        "galaxy_figures": lambda: _pick(
+            g, GalaxyFigures, archs=list(GALAXY_ARCHS), bonus=bonus_runs(config),
+            bonus_variants=[v["name"] for v in g["bonus"]["variants"]], bonus_seeds=g["bonus"]["seeds"],
+            bonus_significance=g["bonus"]["significance"]),
         "report": lambda: {"budget": config["budget"]},
     }
     if step not in table:

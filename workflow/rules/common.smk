@@ -61,7 +61,7 @@ def mem_for(rule):
 
 
 def runtime_for(rule):
-    """Minutes for a job of the rule (a function of the wildcards: galaxy_train's run)."""
+    """Minutes for one job, as a function of its wildcards (galaxy_train has a run)."""
     return lambda wildcards: resources.runtime_minutes(
         ESTIMATES, rule, getattr(wildcards, "run", None)
     )

@@ -10,6 +10,7 @@ import argparse
 from pathlib import Path
 
 import numpy as np
+from scipy.stats import ttest_ind
 from sklearn.decomposition import PCA as SkPCA
 
 from assignment5.galaxy.data import MORPHOLOGIES
@@ -139,12 +140,16 @@ def plot_weights(analyses: dict, path) -> None:
     save(fig, path)
 
 
-def plot_bonus(bonus: dict, path) -> None:
+def plot_bonus(bonus: dict[str, list[dict]], path) -> None:
+    """Each variant's mean test curve over its seeds, with the range of the seeds shaded."""
     fig, ax = plt.subplots(figsize=(3.6, 2.5))
     curves = []
-    for name, h in bonus.items():
-        curves.append(([r["iteration"] for r in h["history"]], [r["test"]["neg_elbo"] for r in h["history"]]))
-        ax.plot(*curves[-1], label=name)
+    for name, runs in bonus.items():
+        x = [r["iteration"] for r in runs[0]["history"]]
+        ys = np.array([[r["test"]["neg_elbo"] for r in h["history"]] for h in runs])
+        curves.append((x, ys.mean(0).tolist()))
+        line, = ax.plot(*curves[-1], label=f"{name} ({len(runs)} seeds)")
+        ax.fill_between(x, ys.min(0), ys.max(0), color=line.get_color(), alpha=0.2, lw=0)
     focus_y(ax, curves, skip=BONUS_SKIP)
     ax.set_xlabel("training iteration")
     ax.set_ylabel("test negative ELBO per image")
@@ -152,9 +157,62 @@ def plot_bonus(bonus: dict, path) -> None:
     save(fig, path)
 
 
-def run_summary(h: dict) -> dict:
+def active_dimensions(scores: dict, threshold: float) -> int:
+    """Latent dimensions whose mean KL over the scored images exceeds `threshold` nats: the ones the
+    codes use (an unused dimension's posterior equals the prior, KL 0)."""
+    return sum(kl > threshold for kl in scores["kl_per_dimension"])
+
+
+def late_improvement(rows: list[dict], window: float) -> float:
+    """Relative fall of the test negative ELBO over the last `window` of training iterations:
+    from the first evaluation at or after (1 - window) of the way to the last one."""
+    end = rows[-1]
+    start = next(r for r in rows if r["iteration"] >= end["iteration"] * (1 - window))
+    if start is end and len(rows) > 1:
+        start = rows[-2]
+    before = start["test"]["neg_elbo"]
+    return (before - end["test"]["neg_elbo"]) / before
+
+
+def spread(values: list[float]) -> dict:
+    """Mean, sample standard deviation (0 for one value) and the values themselves."""
+    return {"mean": float(np.mean(values)), "sd": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0,
+            "values": [float(v) for v in values]}
+
+
+def welch_p(a: list[float], b: list[float]) -> float | None:
+    """Two-sided p-value of Welch's t-test that two variants' means differ (None when undefined)."""
+    if min(len(a), len(b)) < 2 or (np.std(a) == 0 and np.std(b) == 0):
+        return None
+    return float(ttest_ind(a, b, equal_var=False).pvalue)
+
+
+def variant_summary(runs: list[dict], s: settings.GalaxyFigures) -> dict:
+    """One bonus variant over its seeds: mean and spread of each test figure."""
+    first = runs[0]["settings"]
+    summaries = [run_summary(h, s) for h in runs]
+    return {"beta": first["beta"], "kl_warmup_epochs": first["kl_warmup_epochs"],
+            "epochs": first["epochs"], "settings": first, "seeds": [h["settings"]["seed"] for h in runs],
+            "test": {k: spread([r["test"][k] for r in summaries]) for k in ("bce", "mse", "kl", "neg_elbo")},
+            "active_dimensions": spread([r["active_dimensions"] for r in summaries]),
+            "precision": summaries[0]["precision"], "threads": summaries[0]["threads"],
+            "wall_seconds": sum(r["wall_seconds"] for r in summaries)}
+
+
+def convergence(improvement: float, below: float) -> str:
+    """'improving' (test error still falling by at least `below`), 'rising' (growing by as much:
+    overfitting or instability) or 'converged' (a change smaller than `below` either way)."""
+    if improvement >= below:
+        return "improving"
+    return "rising" if improvement <= -below else "converged"
+
+
+def run_summary(h: dict, s: settings.GalaxyFigures) -> dict:
     final = h["final"]
+    improvement = late_improvement(h["history"], s.convergence_window)
     return {"test": final["test"], "train": final["train"], "epochs": h["settings"]["epochs"],
+            "active_dimensions": active_dimensions(final["test"], s.active_kl_nats),
+            "late_improvement": improvement, "convergence": convergence(improvement, s.converged_below),
             "iterations": h["iterations"], "wall_seconds": h["wall_seconds"],
             "images_per_second": h["images_per_second"], "precision": h["settings"]["precision"],
             "parameters": h["parameters"], "threads": h["threads"], "settings": h["settings"],
@@ -172,7 +230,7 @@ def run(s: settings.GalaxyFigures, *, histories: list[str], analyses: list[str],
     hist = {a: by_run[a] for a in s.archs}
     infos = {a: read_json(path) for a, path in zip(s.archs, analyses)}
     arrays_by_arch = {a: dict(np.load(path)) for a, path in zip(s.archs, arrays)}
-    bonus = {b.removeprefix("bonus-"): by_run[b] for b in s.bonus}
+    bonus = {v: [by_run[settings.bonus_run(v, seed)] for seed in s.bonus_seeds] for v in s.bonus_variants}
     baseline = read_json(pca)
     classes = infos[s.archs[0]]["generated_classes"]
 
@@ -184,17 +242,22 @@ def run(s: settings.GalaxyFigures, *, histories: list[str], analyses: list[str],
     plot_bonus(bonus, figures["bonus"])
     out = {
         "names": {a: NAMES[a] for a in s.archs},
-        "archs": {a: run_summary(hist[a]) | {"probe": infos[a]["probe"],
+        "archs": {a: run_summary(hist[a], s) | {"probe": infos[a]["probe"],
                                               "latent_pca_explained": explained[a]}
                   for a in s.archs},
-        "bonus": {name: run_summary(h) | {"beta": h["settings"]["beta"],
-                                          "kl_warmup_epochs": h["settings"]["kl_warmup_epochs"]}
-                  for name, h in bonus.items()},
+        "bonus": {name: variant_summary(runs, s) for name, runs in bonus.items()},
+        "bonus_significance": s.bonus_significance,
         "pca": baseline, "generated_classes": classes,
         "generated_per_class": infos[s.archs[0]]["generated_per_class"],
         "class_sizes": infos[s.archs[0]]["class_sizes"],
+        "active_kl_nats": s.active_kl_nats, "convergence_window": s.convergence_window,
+        "converged_below": s.converged_below,
         "curves_skip_fraction": CURVES_SKIP, "bonus_skip_fraction": BONUS_SKIP,
     }
+    if "plain" in out["bonus"]:  # does a variant differ from the plain VAE beyond the seeds' spread?
+        plain = out["bonus"]["plain"]["test"]["neg_elbo"]["values"]
+        for name, r in out["bonus"].items():
+            r["p_vs_plain"] = None if name == "plain" else welch_p(plain, r["test"]["neg_elbo"]["values"])
     write_json(summary, out)
     if tables:
         write_tsv(tables["summary"], [
@@ -206,9 +269,12 @@ def run(s: settings.GalaxyFigures, *, histories: list[str], analyses: list[str],
              "test_bce": baseline["test"]["bce"], "test_mse": baseline["test"]["mse"], "test_kl": "",
              "images_per_second": "", "minutes": ""}])
         write_tsv(tables["bonus"], [
-            {"variant": name, "beta": r["beta"], "kl_warmup_epochs": r["kl_warmup_epochs"],
-             "epochs": r["epochs"], "test_bce": r["test"]["bce"], "test_mse": r["test"]["mse"],
-             "test_neg_elbo": r["test"]["neg_elbo"]} for name, r in out["bonus"].items()])
+            {"variant": name, "seed": h["settings"]["seed"], "beta": h["settings"]["beta"],
+             "kl_warmup_epochs": h["settings"]["kl_warmup_epochs"], "epochs": h["settings"]["epochs"],
+             "test_bce": h["final"]["test"]["bce"], "test_mse": h["final"]["test"]["mse"],
+             "test_neg_elbo": h["final"]["test"]["neg_elbo"],
+             "active_dimensions": active_dimensions(h["final"]["test"], s.active_kl_nats)}
+            for name, runs in bonus.items() for h in runs])
     return out
 
 

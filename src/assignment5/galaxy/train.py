@@ -51,7 +51,8 @@ def as_float(batch: torch.Tensor, channels_last: bool) -> torch.Tensor:
 def reconstruction_error(model, images, precision, channels_last, batch_size=256) -> dict:
     """Per-pixel BCE and MSE of the mean reconstruction (z = mu), and the mean KL per image."""
     model.eval()
-    bce = mse = kl = 0.0
+    bce = mse = 0.0
+    kl_dims = 0.0  # summed per latent dimension: which dimensions the codes use
     for start in range(0, len(images), batch_size):
         x = as_float(images[start: start + batch_size], channels_last)
         with autocast(precision, x.device):
@@ -59,11 +60,13 @@ def reconstruction_error(model, images, precision, channels_last, batch_size=256
         logits = logits.float()
         bce += F.binary_cross_entropy_with_logits(logits, x, reduction="sum").item()
         mse += F.mse_loss(torch.sigmoid(logits), x, reduction="sum").item()
-        kl += 0.5 * (mu.float() ** 2 + log_var.float().exp() - 1 - log_var.float()).sum().item()
+        kl_dims = kl_dims + 0.5 * (mu.float() ** 2 + log_var.float().exp() - 1 - log_var.float()).sum(0)
     model.train()
     pixels = images[0].numel() * len(images)
+    kl = float(kl_dims.sum())
     return {"bce": bce / pixels, "mse": mse / pixels, "kl": kl / len(images),
-            "neg_elbo": (bce + kl) / len(images)}
+            "neg_elbo": (bce + kl) / len(images),
+            "kl_per_dimension": (kl_dims / len(images)).cpu().tolist()}
 
 
 def train_step(model, optimizer, x, precision: str, kl_weight: float = 1.0, scaler=None):
