@@ -38,7 +38,7 @@ def main(threads: int = 2) -> dict:
         loss.backward()
         plain_opt.step()
 
-    result = compare(workflow_step, plain_step, BATCH, rounds=5, calls=4)
+    result = compare(workflow_step, plain_step, BATCH, rounds=6, calls=4)
     print(report(f"mnist VGG11 ({precision}, {threads} threads)", "images/s", result))
     return result
 

