@@ -124,6 +124,11 @@ def bf16_supported() -> bool:
     return available() and bool(extension().has_bf16)
 
 
+def usable(precision: str) -> bool:
+    """Whether the kernel can run at this precision here (bf16 needs AVX512-BF16)."""
+    return bf16_supported() if precision == "bf16" else available()
+
+
 class _LastStateLSTM(torch.autograd.Function):
     @staticmethod
     def forward(ctx, table, w_hh, codes, lengths, threads, use_bf16):

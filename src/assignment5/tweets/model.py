@@ -38,19 +38,7 @@ class TweetLSTM(nn.Module):
 
     def kernel_in_use(self, precision: str, device: torch.device = torch.device("cpu")) -> str:
         """"fused" or "pytorch": what forward runs for this precision on this device."""
-        if self.kernel == "pytorch" or device.type != "cpu":
-            return "pytorch"
-        usable = fused_lstm.bf16_supported() if precision == "bf16" else fused_lstm.available()
-        if self.kernel == "fused" and not usable:
-            raise RuntimeError(f"kernel 'fused' was asked for, but the C++ kernel could not be built "
-                               f"or has no {precision} support on this CPU")
-        if not usable:
-            return "pytorch"
-        if self.kernel == "auto":
-            measured = fused_lstm.cached_choice(
-                fused_lstm.choice_key(precision, torch.get_num_threads(), self.lstm.hidden_size))
-            return measured["kernel"] if measured else "fused"
-        return "fused"
+        return resolve_kernel(self.kernel, precision, device, self.lstm.hidden_size)
 
     def forward(self, codes: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """codes (B, T) int, right-padded; lengths (B,). Returns log-probabilities (B, 2).
@@ -65,6 +53,22 @@ class TweetLSTM(nn.Module):
             states, _ = self.lstm(F.one_hot(codes.long(), VOCAB).float())
             last = states[torch.arange(len(codes), device=states.device), lengths.to(states.device) - 1]
         return F.log_softmax(self.out(last), dim=-1)
+
+
+def resolve_kernel(kernel: str, precision: str, device: torch.device, hidden: int) -> str:
+    """What the kernel setting runs: nn.LSTM off the CPU or where the C++ kernel cannot run at
+    this precision; for "auto" on a CPU, the winner of training's measurement when cached."""
+    if kernel == "pytorch" or device.type != "cpu":
+        return "pytorch"
+    if not fused_lstm.usable(precision):
+        if kernel == "fused":
+            raise RuntimeError(f"kernel 'fused' was asked for, but the C++ kernel could not be built "
+                               f"or has no {precision} support on this CPU")
+        return "pytorch"
+    if kernel == "auto":
+        measured = fused_lstm.cached_choice(fused_lstm.choice_key(precision, torch.get_num_threads(), hidden))
+        return measured["kernel"] if measured else "fused"
+    return "fused"
 
 
 def autocast_dtype(device: torch.device):

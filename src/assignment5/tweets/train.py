@@ -10,7 +10,6 @@ Settings come from --settings JSON (as the workflow passes them) or --config fil
 from __future__ import annotations
 
 import dataclasses
-import statistics
 import time
 
 import numpy as np
@@ -25,7 +24,8 @@ from assignment5.training import (CPU, Checkpointer, Progress, Stopwatch, autoca
                                   grad_scaler, optimise, resolve_device, resolve_precision, setup_torch)
 from assignment5.tweets.data import VOCAB
 from assignment5.tweets import fused_lstm
-from assignment5.tweets.model import Tweets, TweetLSTM
+from assignment5.timing import compare
+from assignment5.tweets.model import Tweets, TweetLSTM, resolve_kernel
 
 
 @torch.no_grad()
@@ -77,11 +77,9 @@ def choose_kernel(s: settings.TweetsTrain, train: Tweets, precision: str, device
     the CPU: the kernel's bf16 dot products beat oneDNN where there is AVX512-BF16 and no AMX,
     while on an AVX2-only CPU nn.LSTM was faster in fp32 (bench/bench_tweets.py)."""
     if s.kernel != "auto" or device.type != "cpu":
-        with torch.random.fork_rng(devices=[]):  # building a model draws weights: keep the RNG
-            kernel = TweetLSTM(hidden=s.hidden_size, kernel=s.kernel).kernel_in_use(precision, device)
-        return {"kernel": kernel, "how": "as configured" if s.kernel != "auto" else "nn.LSTM (cuDNN) on a GPU"}
-    usable = fused_lstm.bf16_supported() if precision == "bf16" else fused_lstm.available()
-    if not usable:
+        return {"kernel": resolve_kernel(s.kernel, precision, device, s.hidden_size),
+                "how": "as configured" if s.kernel != "auto" else "nn.LSTM (cuDNN) on a GPU"}
+    if not fused_lstm.usable(precision):
         return {"kernel": "pytorch", "how": f"the C++ kernel is not available in {precision} here"}
     key = fused_lstm.choice_key(precision, torch.get_num_threads(), s.hidden_size)
     if (cached := fused_lstm.cached_choice(key)) is not None:
@@ -102,19 +100,11 @@ def time_kernels(s: settings.TweetsTrain, train: Tweets, precision: str, batches
         nets["pytorch"].load_state_dict(nets["fused"].state_dict())
         optimizers = {k: make_optimizer(net, s) for k, net in nets.items()}
 
-        def run(kernel: str, n: int) -> float:
-            start = time.perf_counter()
-            for codes, lengths, labels in sample[:n]:
-                train_step(nets[kernel], optimizers[kernel], codes, lengths, labels, precision)
-            return n / (time.perf_counter() - start)
+        def epoch(kernel: str):
+            return lambda: [train_step(nets[kernel], optimizers[kernel], *batch, precision) for batch in sample]
 
-        for kernel in nets:
-            run(kernel, 2)  # warm-up: first calls allocate
-        rates = {"fused": [], "pytorch": []}
-        for r in range(rounds):
-            for kernel in (("fused", "pytorch") if r % 2 == 0 else ("pytorch", "fused")):
-                rates[kernel].append(run(kernel, len(sample)))
-    fused, plain = statistics.median(rates["fused"]), statistics.median(rates["pytorch"])
+        timed = compare(epoch("fused"), epoch("pytorch"), len(sample), rounds=rounds, calls=1, warmup=1)
+    fused, plain = timed["fast"], timed["baseline"]
     return {"kernel": "fused" if fused >= plain else "pytorch",
             "fused_iterations_per_second": fused, "pytorch_iterations_per_second": plain}
 
