@@ -12,6 +12,8 @@ from assignment5.galaxy.train import as_float, make_optimizer, resolve_precision
 from timing import compare, report
 
 _TRAIN = settings.defaults("galaxy_train", "conv")  # the default budget's settings
+# lr: study picks the rate per architecture; the step's speed does not depend on it
+_LR = _TRAIN.lr if _TRAIN.lr != "study" else settings.defaults("galaxy_lr_study").lrs[0]
 BATCH, SIZE, LATENT = _TRAIN.batch_size, settings.defaults("galaxy_data").image_size, _TRAIN.latent_dim
 
 
@@ -28,8 +30,8 @@ def main(threads: int = 2, archs=("mlp", "conv", "resnet")) -> dict:
         if channels_last:
             fast = fast.to(memory_format=torch.channels_last)
         plain = build(arch, LATENT, SIZE)
-        fast_opt = make_optimizer(fast, _TRAIN.lr)  # the workflow's optimiser: fused Adam
-        plain_opt = torch.optim.Adam(plain.parameters(), lr=_TRAIN.lr)
+        fast_opt = make_optimizer(fast, _LR)  # the workflow's optimiser: fused Adam
+        plain_opt = torch.optim.Adam(plain.parameters(), lr=_LR)
 
         def workflow_step():
             train_step(fast, fast_opt, as_float(images, channels_last), precision)

@@ -1,6 +1,7 @@
 """Section 5: preprocessing (corrupt JPEGs, both label layouts), models, loss, training."""
 
 import csv
+import json
 import math
 
 import numpy as np
@@ -157,12 +158,12 @@ def tiny_npz(tmp_path):
     return path
 
 
-def train(npz, out, arch="conv", **overrides):
+def train(npz, out, arch="conv", lr_choice=None, **overrides):
     s = step_settings("galaxy_train", arch, **({"epochs": 4, "latent_dim": 4, "batch_size": 16, "lr": 2e-3,
                                                 "evals_per_epoch": 1, "eval_sample": 48,
                                                 "precision": "fp32", "channels_last": False} | overrides))
     return gtrain.run(s, data=str(npz), model=str(out / "model.pt"), history=str(out / "history.json"),
-                      threads=1)
+                      threads=1, lr_choice=lr_choice)
 
 
 @pytest.mark.parametrize("arch", ["mlp", "conv", "resnet"])
@@ -259,3 +260,45 @@ def test_seed_spread_and_welch_test():
     assert welch_p([1.0, 1.1, 0.9], [5.0, 5.1, 4.9]) < 0.001
     assert welch_p([1.0, 2.0, 3.0], [1.5, 2.5, 2.0]) > 0.5
     assert welch_p([1.0], [2.0, 3.0]) is None and welch_p([1.0, 1.0], [1.0, 1.0]) is None
+
+
+def test_a_study_run_holds_out_training_images_and_never_sees_the_test_split(tiny_npz, tmp_path):
+    summary = train(tiny_npz, tmp_path, "conv", epochs=1, validation_fraction=0.25)
+    assert summary["settings"]["evaluated_on"] == "validation"
+    assert summary["settings"]["train_images"] + summary["settings"]["test_images"] == 72  # of 96, 24 test
+    assert summary["settings"]["test_images"] == 18
+    fit, held = gtrain.hold_out(torch.arange(72), 0.25, seed=0)
+    assert sorted(torch.cat([fit, held]).tolist()) == list(range(72))  # a split, nothing lost or repeated
+
+
+def test_lr_study_picks_the_lowest_validation_error_and_main_runs_take_it(tiny_npz, tmp_path):
+    from assignment5.galaxy import lr_study
+    from assignment5.io import read_json
+
+    def history(mse):
+        return {"final": {"test": {"mse": mse, "bce": 0.5, "kl": 1.0, "neg_elbo": 9.0}},
+                "settings": {"epochs": 1, "test_images": 5, "train_images": 45}, "wall_seconds": 1.0}
+
+    assert lr_study.choose([(1e-3, history(0.02)), (3e-3, history(0.01)), (1e-2, history(float("nan")))],
+                           "mse") == 3e-3
+    assert lr_study.choose([(3e-3, history(0.01)), (1e-3, history(0.01))], "mse") == 1e-3  # tie: smaller
+    with pytest.raises(lr_study.InputError, match="diverged"):
+        lr_study.choose([(1e-2, history(float("inf")))], "mse")
+
+    s = step_settings("galaxy_lr_study")
+    paths = []
+    for runs in s.runs:  # per architecture, the second rate has the lowest error
+        for j, run in enumerate(runs):
+            paths.append(tmp_path / f"{run}.json")
+            paths[-1].write_text(json.dumps(history(0.005 if j == 1 else 0.01)))
+    out = lr_study.run(s, histories=[str(p) for p in paths], output=str(tmp_path / "lr_study.json"))
+    assert {a: r["chosen"] for a, r in out["archs"].items()} == {a: s.lrs[1] for a in s.archs}
+    with pytest.raises(lr_study.InputError, match="history files"):
+        lr_study.run(s, histories=[str(p) for p in paths[:-1]], output=str(tmp_path / "x.json"))
+
+    summary = train(tiny_npz, tmp_path / "main", "conv", epochs=1, lr="study",
+                    lr_choice=str(tmp_path / "lr_study.json"))
+    assert summary["settings"]["lr"] == s.lrs[1] and summary["settings"]["lr_from"] == "study"
+    assert read_json(tmp_path / "main" / "history.json")["settings"]["evaluated_on"] == "test"
+    with pytest.raises(gtrain.InputError, match="lr_study.json"):
+        train(tiny_npz, tmp_path / "nochoice", "conv", epochs=1, lr="study")

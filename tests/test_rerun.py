@@ -22,6 +22,15 @@ pytestmark = pytest.mark.slow
 RUNS = "results/smoke/galaxy/runs"
 ARCH_RUNS = [f"{RUNS}/{a}/history.json" for a in ("mlp", "conv", "resnet")]
 SEEDS = (0, 1)  # config/smoke.yaml's galaxy.bonus.seeds
+LRS = (0.001, 0.003)  # config/smoke.yaml's galaxy.lr_study.lrs
+
+
+def study(*archs: str) -> list[str]:
+    """The history files of the learning-rate study runs of these architectures."""
+    return [f"{RUNS}/lr-{arch}-{lr:g}/history.json" for arch in archs for lr in LRS]
+
+
+STUDY_RUNS = study("mlp", "conv", "resnet")
 
 
 def bonus(variant: str) -> list[str]:
@@ -92,7 +101,13 @@ READERS = {
     "galaxy.max_image_pixels": ["galaxy_data"],
     "galaxy.latent_dim": ["galaxy_train", "galaxy_pca"],
     "galaxy.batch_size": GALAXY_TRAIN,
-    "galaxy.lr": GALAXY_TRAIN,
+    # smoke's lr is "study": a number instead reruns the runs that took the study's rate
+    "galaxy.lr": [*ARCH_RUNS, *bonus("plain"), *bonus("kl-warmup")],
+    "galaxy.lr_study.epochs.mlp": study("mlp"),
+    "galaxy.lr_study.epochs.conv": study("conv"),
+    "galaxy.lr_study.epochs.resnet": study("resnet"),
+    "galaxy.lr_study.validation_fraction": [*STUDY_RUNS, "galaxy_lr_study"],
+    "galaxy.lr_study.select_by": ["galaxy_lr_study"],
     "galaxy.epochs.mlp": [f"{RUNS}/mlp/history.json"],
     "galaxy.epochs.conv": [f"{RUNS}/conv/history.json"],
     "galaxy.epochs.resnet": [f"{RUNS}/resnet/history.json"],
@@ -100,7 +115,7 @@ READERS = {
     "galaxy.eval_sample": GALAXY_TRAIN,
     "galaxy.precision": GALAXY_TRAIN,
     "galaxy.channels_last": GALAXY_TRAIN,
-    "galaxy.kl_warmup_epochs": ARCH_RUNS,
+    "galaxy.kl_warmup_epochs": [*STUDY_RUNS, *ARCH_RUNS],
     "galaxy.generated_per_class": ["galaxy_analyse"],
     "galaxy.active_kl_nats": ["galaxy_figures"],
     "galaxy.convergence_window": ["galaxy_figures"],
@@ -113,12 +128,12 @@ READERS = {
     "galaxy.bonus.variants[1].beta": bonus("kl-warmup"),
     "galaxy.bonus.variants[1].kl_warmup_epochs": bonus("kl-warmup"),
     # the bonus runs have seeds of their own (galaxy.bonus.seeds)
-    "galaxy.seed": [*ARCH_RUNS, "galaxy_analyse", "galaxy_pca"],
+    "galaxy.seed": [*STUDY_RUNS, *ARCH_RUNS, "galaxy_analyse", "galaxy_pca"],
 }
 # budget: tested on its own below; variant names and seeds: a new name or seed is a new run (see
 # their own tests).
 NOT_WALKED = {"budget", "galaxy.bonus.variants[0].name", "galaxy.bonus.variants[1].name",
-              "galaxy.bonus.seeds"}
+              "galaxy.bonus.seeds", "galaxy.lr_study.lrs"}  # new run names: tests of their own below
 
 
 def leaves(value, key=""):
@@ -147,7 +162,8 @@ def changed(key: str, value, data_dir_copy: str):
     enums = {"device": ["auto", "cpu"], "mnist.source": ["pypi", "idx"], "galaxy.image_size": [32, 64],
              "galaxy.bonus.arch": ["conv", "mlp"], "tweets.optimizer": ["adam", "sgd"],
              "tweets.kernel": ["auto", "pytorch"], "tweets.malformed_rows": ["skip", "error"],
-             "galaxy.corrupt_images": ["skip", "error"]}
+             "galaxy.corrupt_images": ["skip", "error"], "galaxy.lr": ["study", 0.002],
+             "galaxy.lr_study.select_by": ["mse", "neg_elbo"]}
     if key in enums:
         return next(v for v in enums[key] if v != value)
     if key.endswith("precision"):
@@ -245,13 +261,29 @@ def test_a_new_bonus_seed_runs_every_variant_once_more(smoke_run, merged_smoke_c
                     "galaxy_figures", "report"}
 
 
+def test_a_new_study_rate_runs_each_architecture_once_more_and_everything_after(smoke_run,
+                                                                              merged_smoke_config):
+    folder, config_args, _ = smoke_run
+    overlay = set_key(merged_smoke_config, "galaxy.lr_study.lrs", [*LRS, 0.0005])
+    path = folder / "overlay-lr.yaml"
+    path.write_text(yaml.safe_dump(overlay))
+    jobs = dry_run_jobs(folder, ["--configfile", "config/smoke.yaml", str(path), *config_args[2:]])
+    new_runs = {f"galaxy_train[run=lr-{arch}-0.0005]" for arch in ("mlp", "conv", "resnet")}
+    assert new_runs <= jobs and "galaxy_lr_study" in jobs
+    # the main runs wait for the new choice (they read it), the study's old runs are kept
+    assert not any(f"run=lr-{arch}-{lr:g}]" in job for job in jobs for arch in ("mlp", "conv", "resnet")
+                   for lr in LRS)
+    assert {f"galaxy_train[run={arch}]" for arch in ("mlp", "conv", "resnet")} <= jobs
+
+
 def test_each_budget_has_its_own_results(smoke_run):
     """After a smoke run the default budget shares nothing with it: every job is scheduled."""
     folder, config_args, _ = smoke_run
     jobs = dry_run_jobs(folder, config_args[2:])
     rules = {job.split("[")[0] for job in jobs}
     assert {"mnist_train", "tweets_train", "galaxy_train", "report"} <= rules
-    assert sum(job.startswith("galaxy_train[") for job in jobs) == 3 + 3 * 3  # archs, variants x seeds
+    # the study (3 archs x 3 rates), the archs, the bonus (3 variants x 3 seeds)
+    assert sum(job.startswith("galaxy_train[") for job in jobs) == 3 * 3 + 3 + 3 * 3
 
 
 def test_key_order_in_yaml_is_not_a_change():

@@ -104,3 +104,17 @@ def test_convergence_and_the_bonus_verdict_follow_the_measurements(tmp_path):
     tex = prose(ctx)
     assert "$p = 0.400$, not below 0.05: the difference is within the spread between seeds" in tex
     assert "still improving" not in tex and "have converged" in tex
+
+
+def test_the_learning_rate_study_shows_its_choice_or_is_absent(tmp_path):
+    ctx = context(tmp_path)
+    study = ctx["galaxy"]["lr_study"]
+    tex = text_of(ctx)
+    assert "Learning-rate study" in tex and "held out; the test split is never used" in tex
+    for arch, a in study["archs"].items():
+        assert f"\\textbf{{{a['chosen']}}}" in tex, arch
+    assert f"lowest validation {study['select_by'].upper()}" in tex
+    changed = copy.deepcopy(ctx)
+    changed["galaxy"]["lr_study"] = None  # galaxy.lr is a number: no study, no table
+    tex = text_of(changed)
+    assert "Learning-rate study" not in tex and "(Adam, batch size" in tex

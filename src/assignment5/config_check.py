@@ -59,13 +59,19 @@ def _coerce_scalar(value: str, types: list[str]):
     return value
 
 
+def _string_fits(value: str, schema: dict, types: list[str]) -> bool:
+    """A string stays a string where the schema takes one and its pattern accepts it ("1e-3"
+    for a key that is a number or the word "study" becomes a number)."""
+    return "string" in types and re.fullmatch(schema.get("pattern", ".*"), value) is not None
+
+
 def coerce(value, schema: dict, root: dict):
     """The value with strings turned into the schema's number, boolean or null types."""
     schema = _resolve(schema, root)
     types = _types(schema)
     if isinstance(value, str) and "null" in types and value.strip().lower() in _NULL:
         return None
-    if isinstance(value, str) and types and "string" not in types and "enum" not in schema:
+    if isinstance(value, str) and types and not _string_fits(value, schema, types) and "enum" not in schema:
         return _coerce_scalar(value, types)
     if isinstance(value, str) and "enum" in schema and value not in schema["enum"]:
         for option in schema["enum"]:

@@ -175,6 +175,10 @@ class Paths:
         return f"{self.galaxy_dir}/pca.json"
 
     @property
+    def galaxy_lr_study(self) -> str:
+        return f"{self.galaxy_dir}/lr_study.json"
+
+    @property
     def galaxy_summary(self) -> str:
         return f"{self.galaxy_dir}/summary.json"
 

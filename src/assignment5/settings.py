@@ -165,12 +165,22 @@ class GalaxyTrain(Settings):
     kl_warmup_epochs: int
     latent_dim: int
     batch_size: int
-    lr: float
+    lr: float | str       # "study": the learning-rate study's choice for this architecture
     evals_per_epoch: int
     eval_sample: int
     precision: str
     channels_last: bool
+    validation_fraction: float  # > 0 only in study runs: scored on held-out training images
     seed: int
+
+
+@dataclass(frozen=True)
+class GalaxyLrStudy(Settings):
+    archs: list
+    lrs: list
+    runs: list            # [arch][lr] run names, in the order of archs and lrs
+    select_by: str
+    validation_fraction: float
 
 
 @dataclass(frozen=True)
@@ -217,8 +227,20 @@ def bonus_runs(config: dict) -> list[str]:
     return list(_bonus_table(config))
 
 
+def lr_run(arch: str, lr: float) -> str:
+    return f"lr-{arch}-{lr:g}"
+
+
+def lr_study_runs(config: dict) -> dict[str, tuple[str, float]]:
+    """{run name: (arch, lr)} of the learning-rate study; none when galaxy.lr is a number."""
+    g = config["galaxy"]
+    if g["lr"] != "study":
+        return {}
+    return {lr_run(arch, lr): (arch, lr) for arch in GALAXY_ARCHS for lr in g["lr_study"]["lrs"]}
+
+
 def galaxy_runs(config: dict) -> list[str]:
-    return [*GALAXY_ARCHS, *bonus_runs(config)]
+    return [*lr_study_runs(config), *GALAXY_ARCHS, *bonus_runs(config)]
 
 
 def _canonical(value):
@@ -238,17 +260,24 @@ def _pick(section: dict, cls, **extra) -> dict:
 
 def _galaxy_run(config: dict, run: str) -> dict:
     g = config["galaxy"]
+    study = lr_study_runs(config)
     if run in GALAXY_ARCHS:
         per_run = {"arch": run, "epochs": g["epochs"][run], "beta": 1.0,
                    "kl_warmup_epochs": g["kl_warmup_epochs"]}
+    elif run in study:
+        arch, lr = study[run]
+        per_run = {"arch": arch, "epochs": g["lr_study"]["epochs"][arch], "beta": 1.0, "lr": lr,
+                   "kl_warmup_epochs": g["kl_warmup_epochs"],
+                   "validation_fraction": g["lr_study"]["validation_fraction"]}
     else:
         runs = _bonus_table(config)
         if run not in runs:
-            raise SettingsError(f"galaxy run {run!r} is neither an architecture {GALAXY_ARCHS} "
-                                f"nor a bonus run {sorted(runs)}")
+            raise SettingsError(f"galaxy run {run!r} is neither an architecture {GALAXY_ARCHS}, "
+                                f"a learning-rate study run {sorted(study)} nor a bonus run {sorted(runs)}")
         v, seed = runs[run]
         per_run = {"arch": g["bonus"]["arch"], "epochs": g["bonus"]["epochs"], "beta": v["beta"],
                    "kl_warmup_epochs": v["kl_warmup_epochs"], "seed": seed}
+    per_run.setdefault("validation_fraction", 0.0)
     return _pick(g, GalaxyTrain, device=config["device"], **per_run)
 
 
@@ -270,6 +299,9 @@ def for_step(config: dict, step: str, run: str | None = None) -> dict:
         "tweets_baseline": lambda: _pick(t["baseline"], TweetsBaseline),
         "galaxy_data": lambda: _pick(g, GalaxyData),
         "galaxy_train": lambda: _galaxy_run(config, run),
+        "galaxy_lr_study": lambda: _pick(
+            g["lr_study"], GalaxyLrStudy, archs=list(GALAXY_ARCHS),
+            runs=[[lr_run(a, lr) for lr in g["lr_study"]["lrs"]] for a in GALAXY_ARCHS]),
         "galaxy_analyse": lambda: _pick(g, GalaxyAnalyse, device=device),
         "galaxy_pca": lambda: _pick(g, GalaxyPca, components=g["latent_dim"]),
         "galaxy_figures": lambda: _pick(
@@ -287,7 +319,7 @@ STEP_CLASSES = {
     "theory": Theory, "mnist_data": MnistData, "mnist_train": MnistTrain,
     "mnist_figures": MnistFigures, "tweets_data": TweetsData, "tweets_train": TweetsTrain,
     "tweets_figures": TweetsFigures, "tweets_baseline": TweetsBaseline, "galaxy_data": GalaxyData,
-    "galaxy_train": GalaxyTrain, "galaxy_analyse": GalaxyAnalyse, "galaxy_pca": GalaxyPca, "galaxy_figures": GalaxyFigures,
+    "galaxy_train": GalaxyTrain, "galaxy_lr_study": GalaxyLrStudy, "galaxy_analyse": GalaxyAnalyse, "galaxy_pca": GalaxyPca, "galaxy_figures": GalaxyFigures,
     "report": Report,
 }
 

@@ -34,6 +34,12 @@ if (
     )
 GALAXY_ARCHS = list(paths.GALAXY_ARCHS)
 BONUS_RUNS = settings.bonus_runs(config)
+GALAXY_RUNS = settings.galaxy_runs(
+    config
+)  # study runs (with galaxy.lr: study), archs, bonus runs
+LR_STUDY = settings.GalaxyLrStudy.from_dict(
+    settings.for_step(config, "galaxy_lr_study")
+)
 
 
 def step_settings(step):
@@ -69,6 +75,17 @@ def runtime_for(rule):
 
 def run_settings(wildcards):
     return settings.for_step(config, "galaxy_train", wildcards.run)
+
+
+def lr_study_result():
+    """The study's result as a named input, when galaxy.lr is 'study' (else nothing)."""
+    return {"lr_study": P.galaxy_lr_study} if config["galaxy"]["lr"] == "study" else {}
+
+
+def lr_choice(wildcards):
+    """A run whose learning rate is 'study' reads the study's choice: it waits for the study."""
+    lr = run_settings(wildcards)["lr"]
+    return {"lr_choice": P.galaxy_lr_study} if lr == "study" else {}
 
 
 def for_report(section, figures, **tables):

@@ -20,9 +20,10 @@ rule galaxy_data:
 
 
 rule galaxy_train:
-    """One VAE run (an architecture or a bonus variant); checkpoints every epoch, resumes."""
+    """One VAE run (a study run, an architecture or a bonus run); checkpoints every epoch, resumes."""
     input:
-        P.galaxy_npz,
+        unpack(lr_choice),
+        data=P.galaxy_npz,
     output:
         model=P.galaxy_model("{run}"),
         history=P.galaxy_history("{run}"),
@@ -31,7 +32,7 @@ rule galaxy_train:
     benchmark:
         P.benchmark("galaxy_train_{run}")
     wildcard_constraints:
-        run="|".join(re.escape(run) for run in [*GALAXY_ARCHS, *BONUS_RUNS]),
+        run="|".join(re.escape(run) for run in GALAXY_RUNS),
     threads: threads_for("training")
     resources:
         mem_mb=mem_for("galaxy_train"),
@@ -40,6 +41,20 @@ rule galaxy_train:
         settings=run_settings,
     script:
         "../scripts/galaxy_train.py"
+
+
+rule galaxy_lr_study:
+    """Each architecture's learning rate: the lowest validation error of the short study runs."""
+    input:
+        histories=[P.galaxy_history(run) for runs in LR_STUDY.runs for run in runs],
+    output:
+        P.galaxy_lr_study,
+    log:
+        P.log("galaxy_lr_study"),
+    params:
+        settings=step_settings("galaxy_lr_study"),
+    script:
+        "../scripts/galaxy_lr_study.py"
 
 
 rule galaxy_analyse:
@@ -89,6 +104,7 @@ rule galaxy_pca:
 rule galaxy_figures:
     """Curves, reconstructions, class generation, latent scatter, weights, bonus; summary table."""
     input:
+        **lr_study_result(),
         histories=expand(P.galaxy_history("{run}"), run=[*GALAXY_ARCHS, *BONUS_RUNS]),
         analyses=expand(P.galaxy_analysis("{arch}", "json"), arch=GALAXY_ARCHS),
         arrays=expand(P.galaxy_analysis("{arch}", "npz"), arch=GALAXY_ARCHS),

@@ -3,6 +3,7 @@
 localrules:
     mnist_data,
     tweets_data,
+    galaxy_lr_study,
     report,
 
 

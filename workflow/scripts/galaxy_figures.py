@@ -8,4 +8,5 @@ figures = {name: getattr(out, name) for name in ("curves", "reconstructions", "g
 run_step(snakemake, lambda s: run(s, histories=list(i.histories), analyses=list(i.analyses),
                                   arrays=list(i.arrays), pca=i.pca, summary=out.summary,
                                   figures=figures,
-                                  tables={"summary": out.summary_table, "bonus": out.bonus_table}))
+                                  tables={"summary": out.summary_table, "bonus": out.bonus_table},
+                                  lr_study=i.get("lr_study")))

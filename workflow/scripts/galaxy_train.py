@@ -2,5 +2,6 @@
 from assignment5.galaxy.train import run
 from assignment5.step import run_step
 
-run_step(snakemake, lambda s: run(s, data=snakemake.input[0], model=snakemake.output.model,
-                                  history=snakemake.output.history, threads=snakemake.threads))
+run_step(snakemake, lambda s: run(s, data=snakemake.input.data, model=snakemake.output.model,
+                                  history=snakemake.output.history, threads=snakemake.threads,
+                                  lr_choice=snakemake.input.get("lr_choice")))

@@ -38,7 +38,8 @@ LABELS_KAGGLE = "training_solutions_rev1.csv"
 MORPHOLOGIES = ("round_smooth", "in_between_smooth", "cigar_smooth", "edge_on", "spiral")
 IMAGE_SUFFIXES = (".jpg", ".jpeg")
 # (morphology, [(column, threshold), ...]) in order: the first rule that holds wins. These are
-# the thresholds of Zhu et al. 2019 except Class4.1, where the shared labels use 0.69 (Zhu: 0.619).
+# the thresholds of Zhu et al. 2019 except Class4.1, where the shared labels use 0.69 (Zhu: 0.619);
+# ZHU_2019 lists where the two differ, so the report states the thresholds actually used.
 MORPHOLOGY_RULES = (
     ("round_smooth", (("Class1.1", 0.469), ("Class7.1", 0.50))),
     ("in_between_smooth", (("Class1.1", 0.469), ("Class7.2", 0.50))),
@@ -46,6 +47,7 @@ MORPHOLOGY_RULES = (
     ("edge_on", (("Class1.2", 0.430), ("Class2.1", 0.602))),
     ("spiral", (("Class1.2", 0.430), ("Class2.2", 0.715), ("Class4.1", 0.69))),
 )
+ZHU_2019 = {"Class4.1": 0.619}
 
 
 class GalaxyDataError(InputError):
@@ -225,6 +227,9 @@ def preprocess(s: settings.GalaxyData, labels_path: Path, image_dir: Path,
         "labelled_ids": len(labels), "morphology_rules": [
             {"class": name, "conditions": [{"column": c, "at_least": t} for c, t in conditions]}
             for name, conditions in MORPHOLOGY_RULES],
+        "thresholds_not_zhu": [{"column": column, "used": used, "zhu_2019": ZHU_2019[column]}
+                               for column, used in {c: t for _, cs in MORPHOLOGY_RULES for c, t in cs}.items()
+                               if ZHU_2019.get(column, used) != used],
         "jpgs_found": len(files), "labelled_jpgs": len([p for p in files if p.stem.isdigit()
                                                         and int(p.stem) in labels]),
         "used": len(ids), "unreadable": len(bad), "unreadable_files": bad[:50],

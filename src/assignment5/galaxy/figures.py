@@ -223,8 +223,10 @@ FIGURE_ORDER = ("curves", "reconstructions", "generation", "latent", "weights", 
 
 
 def run(s: settings.GalaxyFigures, *, histories: list[str], analyses: list[str], arrays: list[str],
-        pca: str, summary: str, figures: dict[str, str], tables: dict[str, str] | None = None) -> dict:
-    """histories: one per run (s.archs, then s.bonus); analyses/arrays: one per architecture."""
+        pca: str, summary: str, figures: dict[str, str], tables: dict[str, str] | None = None,
+        lr_study: str | None = None) -> dict:
+    """histories: one per run (s.archs, then s.bonus); analyses/arrays: one per architecture;
+    lr_study: the learning-rate study's result when the runs took their rate from it."""
     runs = [*s.archs, *s.bonus]
     by_run = {run: read_json(path) for run, path in zip(runs, histories)}
     hist = {a: by_run[a] for a in s.archs}
@@ -253,6 +255,7 @@ def run(s: settings.GalaxyFigures, *, histories: list[str], analyses: list[str],
         "active_kl_nats": s.active_kl_nats, "convergence_window": s.convergence_window,
         "converged_below": s.converged_below,
         "curves_skip_fraction": CURVES_SKIP, "bonus_skip_fraction": BONUS_SKIP,
+        "lr_study": read_json(lr_study) | {"file": lr_study} if lr_study else None,
     }
     if "plain" in out["bonus"]:  # does a variant differ from the plain VAE beyond the seeds' spread?
         plain = out["bonus"]["plain"]["test"]["neg_elbo"]["values"]
@@ -283,6 +286,7 @@ def main(argv=None) -> None:
     settings.add_arguments(parser, "galaxy_figures")
     parser.add_argument("--runs", required=True, help="the runs/ folder (one subfolder per run)")
     parser.add_argument("--pca", required=True)
+    parser.add_argument("--lr-study", help="the learning-rate study's result (with galaxy.lr: study)")
     parser.add_argument("--summary", required=True)
     parser.add_argument("--figures", nargs=6, required=True, metavar=tuple(f.upper() for f in FIGURE_ORDER))
     args = parser.parse_args(argv)
@@ -293,7 +297,8 @@ def main(argv=None) -> None:
         return run(s, histories=[str(runs / r / paths.HISTORY) for r in [*s.archs, *s.bonus]],
                    analyses=[str(runs / a / "analysis.json") for a in s.archs],
                    arrays=[str(runs / a / "analysis.npz") for a in s.archs], pca=args.pca,
-                   summary=args.summary, figures=dict(zip(FIGURE_ORDER, args.figures)))
+                   summary=args.summary, figures=dict(zip(FIGURE_ORDER, args.figures)),
+                   lr_study=args.lr_study)
 
     guarded(go)
 

@@ -4,8 +4,9 @@
         --model results/default/galaxy/runs/conv/model.pt --history results/default/galaxy/runs/conv/history.json
     python -m assignment5.galaxy.train --data ... --run resnet --model /tmp/x/model.pt --history /tmp/x/h.json --dry-run
 
---run is an architecture (mlp, conv, resnet) or a bonus run (bonus-<variant>); its settings come
-from --config files, or from --settings JSON as the workflow passes them.
+--run is an architecture (mlp, conv, resnet), a learning-rate study run (lr-<arch>-<lr>) or a
+bonus run (bonus-<variant>-seed<k>); its settings come from --config files, or from --settings
+JSON as the workflow passes them. With lr: study, --lr-choice names the study's result file.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ import torch.nn.functional as F
 
 from assignment5.galaxy.models import build, describe, vae_loss
 from assignment5 import paths, settings
-from assignment5.io import write_json, write_model
+from assignment5.errors import InputError
+from assignment5.io import read_json, write_json, write_model
 from assignment5.step import step_main
 from assignment5.training import (CPU, Checkpointer, Progress, Stopwatch, autocast, bf16_supported,
                                   describe_device, grad_scaler, optimise, resolve_device,
@@ -40,6 +42,28 @@ def load_images(npz) -> tuple[torch.Tensor, torch.Tensor]:
     images = torch.from_numpy(npz["images"]).permute(0, 3, 1, 2).contiguous()
     test = torch.from_numpy(npz["test"])
     return images[~test], images[test]
+
+
+def hold_out(train: torch.Tensor, fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(fit, validation): a fixed random share of the training images set aside, so the
+    learning-rate study never looks at the test split."""
+    order = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed)).to(train.device)
+    held = max(1, round(len(train) * fraction))
+    return train[order[held:]], train[order[:held]]
+
+
+def learning_rate(s: settings.GalaxyTrain, lr_choice: str | None) -> tuple[float, str]:
+    """(lr, where it came from): the configured number, or the study's choice for this arch."""
+    if s.lr != "study":
+        return float(s.lr), "config"
+    if not lr_choice:
+        raise InputError("galaxy.lr is 'study': this run needs the learning-rate study's result "
+                         "(--lr-choice results/<budget>/galaxy/lr_study.json)")
+    study = read_json(lr_choice)
+    try:
+        return float(study["archs"][s.arch]["chosen"]), "study"
+    except (KeyError, TypeError, ValueError) as err:
+        raise InputError(f"{lr_choice}: no chosen learning rate for {s.arch!r} ({err})") from err
 
 
 def as_float(batch: torch.Tensor, channels_last: bool) -> torch.Tensor:
@@ -93,20 +117,24 @@ def kl_weight(step: int, steps_per_epoch: int, beta: float, warmup_epochs: int) 
 
 
 def main(argv=None) -> None:
-    step_main(argv, "galaxy_train", __doc__, run, files=("data", "model", "history"), threads=True,
-              dry_run="1 epoch of at most 4 batches", with_run=True)
+    step_main(argv, "galaxy_train", __doc__, run, files=("data", "model", "history"),
+              optional=("lr_choice",), threads=True, dry_run="1 epoch of at most 4 batches",
+              with_run=True)
 
 
 def run(s: settings.GalaxyTrain, *, data: str, model: str, history: str, threads: int,
-        dry_run: bool = False) -> dict:
+        lr_choice: str | None = None, dry_run: bool = False) -> dict:
     if dry_run:
         s = dataclasses.replace(s, epochs=1)
+    lr, lr_from = learning_rate(s, lr_choice)
     setup_torch(threads, s.seed)
     device = resolve_device(s.device)
     precision = resolve_precision(s.precision, s.arch, device)
     channels_last = s.channels_last and s.arch != "mlp"
     npz = np.load(data)
     train, test = (t.to(device) for t in load_images(npz))  # uint8, resident on the device
+    if s.validation_fraction > 0:  # a study run: "test" below is the held-out validation share
+        train, test = hold_out(train, s.validation_fraction, s.seed)
     size = train.shape[-1]
     if dry_run:
         train = train[: 4 * s.batch_size]
@@ -115,12 +143,12 @@ def run(s: settings.GalaxyTrain, *, data: str, model: str, history: str, threads
     net = build(s.arch, s.latent_dim, size).to(device)
     if channels_last:
         net = net.to(memory_format=torch.channels_last)
-    optimizer = make_optimizer(net, s.lr)
+    optimizer = make_optimizer(net, lr)
     scaler = grad_scaler(precision, device)
     steps_per_epoch = -(-len(train) // s.batch_size)
     eval_at = set(np.linspace(0, steps_per_epoch, s.evals_per_epoch + 1, dtype=int)[1:].tolist())
     checkpoints = Checkpointer(paths.checkpoint_of(str(model)),
-                               s.as_dict() | {"precision": precision, "dry_run": dry_run}, [data])
+                               s.as_dict() | {"lr": lr, "precision": precision, "dry_run": dry_run}, [data])
     generator = torch.Generator().manual_seed(s.seed)
     rows, epoch, spent, step_seconds = [], 0, 0.0, 0.0
     if (state := checkpoints.load()) is not None:
@@ -167,7 +195,9 @@ def run(s: settings.GalaxyTrain, *, data: str, model: str, history: str, threads
     write_model({"arch": s.arch, "latent_dim": s.latent_dim, "size": size,
                  "state_dict": net.state_dict()}, model)
     images_seen = (s.epochs - resumed_from) * len(train)
-    summary = {"settings": s.as_dict() | {"precision": precision, "channels_last": channels_last,
+    summary = {"settings": s.as_dict() | {"lr": lr, "lr_from": lr_from,
+                                          "evaluated_on": "validation" if s.validation_fraction > 0 else "test",
+                                          "precision": precision, "channels_last": channels_last,
                                           "device_used": describe_device(device),
                                           "size": size, "train_images": len(train),
                                           "eval_train_sample": len(eval_train),

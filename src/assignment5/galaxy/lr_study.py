@@ -1,0 +1,67 @@
+"""The learning-rate study: pick each architecture's Adam learning rate from short runs.
+
+    python -m assignment5.galaxy.lr_study --histories H_mlp_1 H_mlp_2 ... --output lr_study.json
+
+Each study run trains an architecture for a few epochs at one learning rate and is scored on a
+held-out share of the training images (never the test split). The chosen rate has the lowest
+validation error (select_by) at the end of its run; a run that diverged (NaN) never wins.
+"""
+
+from __future__ import annotations
+
+import math
+
+from assignment5 import settings
+from assignment5.errors import InputError
+from assignment5.io import read_json, write_json
+from assignment5.step import step_main
+
+
+def score(history: dict, select_by: str) -> float:
+    """The run's final validation error, +inf when it is not a number (a diverged run)."""
+    value = history["final"]["test"][select_by]
+    return value if isinstance(value, (int, float)) and math.isfinite(value) else math.inf
+
+
+def choose(runs: list[tuple[float, dict]], select_by: str) -> float:
+    """The learning rate with the lowest final validation error; ties go to the smaller rate."""
+    scored = sorted((score(history, select_by), lr) for lr, history in runs)
+    if math.isinf(scored[0][0]):
+        raise InputError(f"every learning rate of the study diverged ({[lr for lr, _ in runs]}): "
+                         "add smaller ones to galaxy.lr_study.lrs")
+    return scored[0][1]
+
+
+def row(lr: float, history: dict) -> dict:
+    final = history["final"]["test"]
+    return {"lr": lr, "epochs": history["settings"]["epochs"], "seconds": history["wall_seconds"],
+            "validation": {k: final[k] for k in ("bce", "mse", "kl", "neg_elbo")},
+            "validation_images": history["settings"]["test_images"],
+            "train_images": history["settings"]["train_images"]}
+
+
+def run(s: settings.GalaxyLrStudy, *, histories: list[str], output: str) -> dict:
+    expected = [run for runs in s.runs for run in runs]
+    if len(histories) != len(expected):
+        raise InputError(f"the study has {len(expected)} runs ({expected}), "
+                         f"{len(histories)} history files were given")
+    paths = iter(histories)
+    archs = {}
+    for arch, runs in zip(s.archs, s.runs):
+        results = [(lr, read_json(next(paths))) for lr, _ in zip(s.lrs, runs)]
+        chosen = choose(results, s.select_by)
+        archs[arch] = {"chosen": chosen, "runs": [row(lr, h) for lr, h in results]}
+        print(f"[galaxy:lr-study] {arch}: " + ", ".join(
+            f"lr {lr:g} -> {score(h, s.select_by):.5g}" for lr, h in results) + f"; chosen {chosen:g}")
+    summary = {"select_by": s.select_by, "validation_fraction": s.validation_fraction,
+               "lrs": s.lrs, "archs": archs}
+    write_json(output, summary)
+    return summary
+
+
+def main(argv=None) -> None:
+    step_main(argv, "galaxy_lr_study", __doc__, run, files=("output",), lists={"histories": "+"})
+
+
+if __name__ == "__main__":
+    main()
