@@ -41,6 +41,9 @@ def bonus(variant: str) -> list[str]:
 
 MNIST_TRAIN = ["mnist_train"]
 TWEETS_TRAIN = ["tweets_train"]
+CHECK = ["results/smoke/tweets/optimizer-check/history.json"]  # the other optimiser, briefly
+TUNED = ["results/smoke/tweets/tuned/history.json"]
+ALL_TWEET_RUNS = [*TWEETS_TRAIN, "tweets_variant"]
 GALAXY_TRAIN = ["galaxy_train"]
 
 # key (dotted; list items as key[i]) -> rules or files that read it. Keys not listed fail the test.
@@ -49,7 +52,7 @@ READERS = {
     "threads.training": [],                   # resources, not settings: they rerun nothing
     "threads.preprocessing": [],
     "threads.evaluation": [],
-    "device": ["mnist_train", "mnist_figures", "tweets_train", "tweets_figures", "galaxy_train",
+    "device": ["mnist_train", "mnist_figures", "tweets_train", "tweets_variant", "tweets_figures", "galaxy_train",
                "galaxy_analyse"],
     "theory.cnn.input": ["theory"],
     "theory.cnn.layers": ["theory"],
@@ -75,24 +78,29 @@ READERS = {
     "tweets.malformed_rows": ["tweets_data"],
     "tweets.max_malformed_fraction": ["tweets_data"],
     "tweets.max_length": ["tweets_data"],
-    "tweets.hidden_size": TWEETS_TRAIN,
+    "tweets.hidden_size": ALL_TWEET_RUNS,
     "tweets.iterations": TWEETS_TRAIN,
-    "tweets.eval_every": TWEETS_TRAIN,
-    "tweets.train_eval_sample": TWEETS_TRAIN,
-    "tweets.batch_size": TWEETS_TRAIN,
-    "tweets.bucket_pool": TWEETS_TRAIN,
-    "tweets.lr": TWEETS_TRAIN,
-    "tweets.optimizer": TWEETS_TRAIN,
-    "tweets.sgd_momentum": TWEETS_TRAIN,
-    "tweets.precision": TWEETS_TRAIN,
-    "tweets.kernel": TWEETS_TRAIN,
-    "tweets.checkpoint_every": TWEETS_TRAIN,
+    "tweets.eval_every": ALL_TWEET_RUNS,
+    "tweets.train_eval_sample": ALL_TWEET_RUNS,
+    "tweets.batch_size": [*TWEETS_TRAIN, *CHECK],
+    "tweets.bucket_pool": ALL_TWEET_RUNS,
+    "tweets.lr": [*TWEETS_TRAIN, *CHECK],
+    "tweets.optimizer": ALL_TWEET_RUNS,
+    "tweets.sgd_momentum": ALL_TWEET_RUNS,
+    "tweets.precision": ALL_TWEET_RUNS,
+    "tweets.kernel": ALL_TWEET_RUNS,
+    "tweets.checkpoint_every": ALL_TWEET_RUNS,
+    "tweets.optimizer_check.iterations": CHECK,
+    "tweets.tuned.lr": TUNED,
+    "tweets.tuned.batch_size": TUNED,
+    "tweets.tuned.iterations": TUNED,
+    "tweets.tuned.validation_fraction": TUNED,
     "tweets.examples_per_kind": ["tweets_figures"],
     "tweets.baseline.ngram_max": ["tweets_baseline"],
     "tweets.baseline.min_df": ["tweets_baseline"],
     "tweets.baseline.c": ["tweets_baseline"],
     "tweets.baseline.max_iter": ["tweets_baseline"],
-    "tweets.seed": ["tweets_train", "tweets_figures"],
+    "tweets.seed": [*ALL_TWEET_RUNS, "tweets_figures"],
     "galaxy.crop": ["galaxy_data"],
     "galaxy.image_size": ["galaxy_data"],
     "galaxy.test_fraction": ["galaxy_data"],

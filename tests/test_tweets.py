@@ -195,8 +195,8 @@ def tiny_npz(tmp_path):
 
 
 def train(npz, out, **overrides):
-    s = step_settings("tweets_train", iterations=300, eval_every=100, train_eval_sample=200, lr=0.01,
-                      checkpoint_every=100, precision="fp32", **overrides)
+    s = step_settings("tweets_train", **({"iterations": 300, "eval_every": 100, "train_eval_sample": 200,
+                                          "lr": 0.01, "checkpoint_every": 100, "precision": "fp32"} | overrides))
     return tweets_train.run(s, data=str(npz), model=str(out / "model.pt"),
                             history=str(out / "history.json"), threads=1)
 
@@ -309,3 +309,55 @@ def test_a_broken_kernel_choice_cache_is_replaced(kernel_choice_cache):
     assert fused_lstm.cached_choice("k") is None
     fused_lstm.store_choice("k", {"kernel": "pytorch"})
     assert fused_lstm.cached_choice("k") == {"kernel": "pytorch"}
+
+
+def test_hold_out_splits_the_training_tweets_without_loss_or_overlap():
+    texts = [f"tweet number {i}" + "!" * (i % 7) for i in range(50)]
+    tweets = Tweets.from_texts(texts, labels=[i % 2 for i in range(50)])
+    fit, held = tweets.hold_out(0.2, seed=3)
+    assert len(held) == 10 and len(fit) == 40
+
+    def decoded(t):
+        return {bytes(t.codes[t.offsets[i]: t.offsets[i + 1]].numpy()).decode() for i in range(len(t))}
+
+    assert decoded(fit) | decoded(held) == set(texts) and not decoded(fit) & decoded(held)
+    again, _ = tweets.hold_out(0.2, seed=3)
+    assert decoded(again) == decoded(fit)  # fixed by the seed: the figures rule redraws the same split
+
+
+def test_tuned_variant_is_scored_on_validation_and_predict_uses_the_chosen_model(tiny_npz, tmp_path):
+    from assignment5.tweets import figures
+
+    main = train(tiny_npz, tmp_path / "main", iterations=100)
+    tuned = train(tiny_npz, tmp_path / "tuned", validation_fraction=0.25)
+    assert tuned["settings"]["validation_tweets"] == 160 and tuned["settings"]["train_tweets"] == 480
+    assert all("validation_accuracy" in row for row in tuned["history"])
+    assert not any("validation_accuracy" in row for row in main["history"])
+    best = tmp_path / "best.json"
+    figures.run(step_settings("tweets_figures", examples_per_kind=1), data=str(tiny_npz),
+                stats=str(ROOT / "tests" / "fixtures" / "results" / "tweets_stats.json"),
+                model=str(tmp_path / "main" / "model.pt"), history=str(tmp_path / "main" / "history.json"),
+                examples=str(tmp_path / "examples.json"),
+                figures=[str(tmp_path / "a.pdf"), str(tmp_path / "b.pdf")],
+                tuned_model=str(tmp_path / "tuned" / "model.pt"),
+                tuned_history=str(tmp_path / "tuned" / "history.json"), best=str(best))
+    choice = read_json(best)
+    accuracy = choice["validation_accuracy"]
+    assert choice["chosen"] == ("tuned" if accuracy["tuned"] > accuracy["main"] else "main")
+    assert choice["validation_tweets"] == 160
+    result = subprocess.run([sys.executable, "-m", "assignment5.tweets.predict", "--best", str(best)],
+                            input="love great happy\n", capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert f"model: the {choice['chosen']} run, {choice['model']}" in result.stderr
+    missing = subprocess.run([sys.executable, "-m", "assignment5.tweets.predict", "--best",
+                              str(tmp_path / "none.json")], input="x\n", capture_output=True, text=True)
+    assert missing.returncode == 1 and "none.json not found" in missing.stderr
+
+
+def test_the_model_choice_leans_towards_the_mandated_run():
+    from assignment5.tweets.figures import choose_model
+
+    main = {"model": "main.pt", "validation_accuracy": 0.8, "test_accuracy": 0.7}
+    tuned = {"model": "tuned.pt", "validation_accuracy": 0.8, "validation_tweets": 9, "test_accuracy": 0.9}
+    assert choose_model(main, tuned)["chosen"] == "main"  # a tie keeps the mandated run; test never counts
+    assert choose_model(main, tuned | {"validation_accuracy": 0.81})["model"] == "tuned.pt"

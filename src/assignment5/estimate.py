@@ -42,6 +42,13 @@ def training_seconds(config: dict, galaxy_images: int | None) -> list[tuple[str,
     lstm = _measured("tweets/history.json", "iterations_per_second")
     rows.append(("tweets_train", "character LSTM", t["iterations"] / lstm[0] if lstm else None,
                  f"{t['iterations']:,} iterations" + (f" at {lstm[0]:,.0f}/s ({lstm[1]})" if lstm else "")))
+    for run in settings.TWEETS_VARIANTS:  # measured at batch 32: tweets per second carry over
+        v = settings.for_step(config, "tweets_variant", run)
+        rate = lstm[0] * t["batch_size"] / v["batch_size"] if lstm else None
+        rows.append((f"tweets_variant:{run}", f"character LSTM, {run}",
+                     v["iterations"] / rate if rate else None,
+                     f"{v['iterations']:,} iterations of {v['batch_size']}"
+                     + (f" at {rate:,.0f}/s ({lstm[1]})" if rate else "")))
     for run in settings.galaxy_runs(config):
         s = settings.for_step(config, "galaxy_train", run)
         rate = _measured(f"galaxy/runs/{s['arch']}/history.json", "images_per_second")

@@ -28,7 +28,9 @@ REPORT_SECTIONS = tuple(f"report/section{n}.tex.j2" for n in (2, 3, 5))
 PRODUCED_BY = {
     "cnn": "theory", "vae": "theory", "mnist_history": "mnist_train", "mnist_eval": "mnist_figures",
     "mnist_arch": "mnist_figures", "tweets_stats": "tweets_data", "tweets_history": "tweets_train",
-    "tweets_examples": "tweets_figures", "tweets_baseline": "tweets_baseline", "galaxy_prep": "galaxy_data", "galaxy": "galaxy_figures",
+    "tweets_examples": "tweets_figures", "tweets_baseline": "tweets_baseline",
+    "tweets_tuned": "tweets_variant", "tweets_optimizer_check": "tweets_variant", "tweets_best": "tweets_figures",
+    "galaxy_prep": "galaxy_data", "galaxy": "galaxy_figures",
     **{f"mnist_{name}": "mnist_figures" for name in MNIST_FIGURES},
     **{f"tweets_{name}": "tweets_figures" for name in TWEETS_FIGURES},
     **{f"galaxy_{name}": "galaxy_figures" for name in GALAXY_FIGURES},
@@ -129,6 +131,16 @@ class Paths:
     def tweets_history(self) -> str:
         return f"{self.tweets_dir}/{HISTORY}"
 
+    def tweets_variant_model(self, run: str) -> str:
+        return f"{self.tweets_dir}/{run}/{MODEL}"
+
+    def tweets_variant_history(self, run: str) -> str:
+        return f"{self.tweets_dir}/{run}/{HISTORY}"
+
+    @property
+    def tweets_best(self) -> str:
+        return f"{self.tweets_dir}/best.json"
+
     @property
     def tweets_examples(self) -> str:
         return f"{self.tweets_dir}/examples.json"
@@ -216,6 +228,9 @@ class Paths:
                   "mnist_arch": self.mnist_arch,
                   "tweets_stats": self.tweets_stats, "tweets_history": self.tweets_history,
                   "tweets_examples": self.tweets_examples, "tweets_baseline": self.tweets_baseline,
+                  "tweets_tuned": self.tweets_variant_history("tuned"),
+                  "tweets_optimizer_check": self.tweets_variant_history("optimizer-check"),
+                  "tweets_best": self.tweets_best,
                   "galaxy_prep": self.galaxy_prep, "galaxy": self.galaxy_summary}
         for section, figures in (("mnist", self.mnist_figures), ("tweets", self.tweets_figures),
                                  ("galaxy", self.galaxy_figures)):

@@ -128,6 +128,7 @@ class TweetsTrain(Settings):
     precision: str
     kernel: str
     checkpoint_every: int
+    validation_fraction: float  # > 0: that share of the training file is held out and scored
     seed: int
 
 
@@ -258,6 +259,24 @@ def _pick(section: dict, cls, **extra) -> dict:
     return {n: _canonical(extra[n] if n in extra else copy.deepcopy(section[n])) for n in names}
 
 
+TWEETS_VARIANTS = ("optimizer-check", "tuned")
+
+
+def _tweets_run(config: dict, run: str | None) -> dict:
+    """The main run (run None) or a variant: the main settings with the variant's keys."""
+    t = config["tweets"]
+    if run is None:
+        per_run = {"validation_fraction": 0.0}
+    elif run == "optimizer-check":  # the other optimiser, same learning rate, a few iterations
+        per_run = {"optimizer": "sgd" if t["optimizer"] == "adam" else "adam",
+                   "iterations": t["optimizer_check"]["iterations"], "validation_fraction": 0.0}
+    elif run == "tuned":
+        per_run = {k: t["tuned"][k] for k in ("lr", "batch_size", "iterations", "validation_fraction")}
+    else:
+        raise SettingsError(f"tweets run {run!r} is not one of {TWEETS_VARIANTS}")
+    return _pick(t, TweetsTrain, device=config["device"], **per_run)
+
+
 def _galaxy_run(config: dict, run: str) -> dict:
     g = config["galaxy"]
     study = lr_study_runs(config)
@@ -294,7 +313,8 @@ def for_step(config: dict, step: str, run: str | None = None) -> dict:
         # the URLs are read only when both are set (else the files under data_dir are)
         "tweets_data": lambda: _pick(t, TweetsData, **(
             {} if t["train_url"] and t["test_url"] else {"train_url": None, "test_url": None})),
-        "tweets_train": lambda: _pick(t, TweetsTrain, device=device),
+        "tweets_train": lambda: _tweets_run(config, None),
+        "tweets_variant": lambda: _tweets_run(config, run),
         "tweets_figures": lambda: _pick(t, TweetsFigures, device=device),
         "tweets_baseline": lambda: _pick(t["baseline"], TweetsBaseline),
         "galaxy_data": lambda: _pick(g, GalaxyData),
@@ -317,7 +337,7 @@ def for_step(config: dict, step: str, run: str | None = None) -> dict:
 
 STEP_CLASSES = {
     "theory": Theory, "mnist_data": MnistData, "mnist_train": MnistTrain,
-    "mnist_figures": MnistFigures, "tweets_data": TweetsData, "tweets_train": TweetsTrain,
+    "mnist_figures": MnistFigures, "tweets_data": TweetsData, "tweets_train": TweetsTrain, "tweets_variant": TweetsTrain,
     "tweets_figures": TweetsFigures, "tweets_baseline": TweetsBaseline, "galaxy_data": GalaxyData,
     "galaxy_train": GalaxyTrain, "galaxy_lr_study": GalaxyLrStudy, "galaxy_analyse": GalaxyAnalyse, "galaxy_pca": GalaxyPca, "galaxy_figures": GalaxyFigures,
     "report": Report,

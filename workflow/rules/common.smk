@@ -34,6 +34,7 @@ if (
     )
 GALAXY_ARCHS = list(paths.GALAXY_ARCHS)
 BONUS_RUNS = settings.bonus_runs(config)
+TWEETS_VARIANTS = list(settings.TWEETS_VARIANTS)
 GALAXY_RUNS = settings.galaxy_runs(
     config
 )  # study runs (with galaxy.lr: study), archs, bonus runs
@@ -75,6 +76,10 @@ def runtime_for(rule):
 
 def run_settings(wildcards):
     return settings.for_step(config, "galaxy_train", wildcards.run)
+
+
+def variant_settings(wildcards):
+    return settings.for_step(config, "tweets_variant", wildcards.run)
 
 
 def lr_study_result():

@@ -37,6 +37,29 @@ rule tweets_train:
         "../scripts/tweets_train.py"
 
 
+rule tweets_variant:
+    """The same LSTM with other settings: the other optimiser briefly, or the tuned variant."""
+    input:
+        P.tweets_npz,
+    output:
+        model=P.tweets_variant_model("{run}"),
+        history=P.tweets_variant_history("{run}"),
+    log:
+        P.log("tweets_variant_{run}"),
+    benchmark:
+        P.benchmark("tweets_variant_{run}")
+    wildcard_constraints:
+        run="|".join(TWEETS_VARIANTS),
+    threads: threads_for("training")
+    resources:
+        mem_mb=mem_for("tweets_variant"),
+        runtime=runtime_for("tweets_variant"),
+    params:
+        settings=variant_settings,
+    script:
+        "../scripts/tweets_train.py"
+
+
 rule tweets_figures:
     """Accuracy curves, tweet-length distribution and example predictions."""
     input:
@@ -44,9 +67,12 @@ rule tweets_figures:
         stats=P.tweets_stats,
         model=P.tweets_model,
         history=P.tweets_history,
+        tuned_model=P.tweets_variant_model("tuned"),
+        tuned_history=P.tweets_variant_history("tuned"),
     output:
         **for_report("tweets", P.tweets_figures, evaluations_table=P.tweets_table),
         examples=P.tweets_examples,
+        best=P.tweets_best,
     log:
         P.log("tweets_figures"),
     benchmark:

@@ -5,4 +5,5 @@ from assignment5.tweets.figures import run
 i, out = snakemake.input, snakemake.output
 run_step(snakemake, lambda s: run(s, data=i.data, stats=i.stats, model=i.model, history=i.history,
                                   examples=out.examples, figures=[out.curves, out.lengths],
-                                  table=out.evaluations_table))
+                                  table=out.evaluations_table, tuned_model=i.tuned_model,
+                                  tuned_history=i.tuned_history, best=out.best))

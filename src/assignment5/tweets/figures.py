@@ -62,17 +62,31 @@ def pick_examples(probs: dict, labels: np.ndarray, rng: np.random.Generator, n: 
     return [int(i) for i in [*chosen, *wrong, *uncertain]]
 
 
+def choose_model(main: dict, tuned: dict) -> dict:
+    """The model the predict command uses: the tuned variant only when its accuracy on the
+    validation tweets (held out from its training) beats the main run's on the same tweets,
+    which the main run trained on: the comparison leans towards the main run, never the test file."""
+    better = tuned["validation_accuracy"] > main["validation_accuracy"]
+    chosen = "tuned" if better else "main"
+    return {"chosen": chosen, "model": (tuned if better else main)["model"],
+            "validation_tweets": tuned["validation_tweets"],
+            "validation_accuracy": {"main": main["validation_accuracy"], "tuned": tuned["validation_accuracy"]},
+            "test_accuracy": {"main": main["test_accuracy"], "tuned": tuned["test_accuracy"]}}
+
+
 def run(s: settings.TweetsFigures, *, data: str, stats: str, model: str, history: str,
-        examples: str, figures: list[str], table: str | None = None) -> dict:
+        examples: str, figures: list[str], table: str | None = None, tuned_model: str | None = None,
+        tuned_history: str | None = None, best: str | None = None) -> dict:
     summary, counts = read_json(history), read_json(stats)
     if table:
         write_tsv(table, summary["history"])
     plot_curves(summary, figures[0])
     plot_lengths(counts, figures[1])
-    test = Tweets.from_npz(np.load(data), "test")
+    npz = np.load(data)
+    test = Tweets.from_npz(npz, "test")
     device = resolve_device(s.device)
-    result = evaluate(load_model(model).to(device), test, precision=summary["settings"]["precision"],
-                      device=device)
+    net = load_model(model).to(device)
+    result = evaluate(net, test, precision=summary["settings"]["precision"], device=device)
     probs = result["positive_probability"]
     picked = []
     for i in pick_examples(probs, test.labels.numpy(), np.random.default_rng(s.seed), s.examples_per_kind):
@@ -83,12 +97,23 @@ def run(s: settings.TweetsFigures, *, data: str, stats: str, model: str, history
            "examples_per_kind": s.examples_per_kind, "examples": picked}
     write_json(examples, out)
     print(f"[tweets] test accuracy {result['accuracy']:.4f}")
+    if best:
+        variant = read_json(tuned_history)
+        v = variant["settings"]
+        _, validation = Tweets.from_npz(npz, "train").hold_out(v["validation_fraction"], v["seed"])
+        on_validation = evaluate(net, validation, precision=summary["settings"]["precision"], device=device)
+        choice = choose_model(
+            {"model": model, "validation_accuracy": on_validation["accuracy"], "test_accuracy": result["accuracy"]},
+            {"model": tuned_model, "validation_accuracy": variant["final"]["validation_accuracy"],
+             "validation_tweets": len(validation), "test_accuracy": variant["final"]["test_accuracy"]})
+        write_json(best, choice)
+        print(f"[tweets] the predict command uses the {choice['chosen']} model ({choice['model']})")
     return out
 
 
 def main(argv=None) -> None:
     step_main(argv, "tweets_figures", __doc__, run, files=("data", "stats", "model", "history", "examples"),
-              lists={"figures": 2})
+              optional=("tuned_model", "tuned_history", "best"), lists={"figures": 2})
 
 
 if __name__ == "__main__":

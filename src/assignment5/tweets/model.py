@@ -120,6 +120,22 @@ class Tweets:
     def __len__(self) -> int:
         return len(self.labels)
 
+    def subset(self, index) -> "Tweets":
+        """The tweets at index (in that order), as a Tweets of their own."""
+        index = np.asarray(index)
+        lengths = self.lengths.numpy()[index]
+        codes = self.codes.numpy()
+        packed = np.concatenate([codes[self.offsets[i]: self.offsets[i + 1]] for i in index]) \
+            if len(index) else codes[:0]
+        return Tweets(packed, np.concatenate([[0], np.cumsum(lengths)]), self.labels.numpy()[index])
+
+    def hold_out(self, fraction: float, seed: int) -> tuple["Tweets", "Tweets"]:
+        """(fit, validation): a fixed random share of the tweets set aside, so settings can be
+        chosen without looking at the test file."""
+        order = np.random.default_rng(seed).permutation(len(self))
+        held = max(1, round(len(self) * fraction))
+        return self.subset(np.sort(order[held:])), self.subset(np.sort(order[:held]))
+
     def batch(self, index, device: torch.device | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(codes, lengths, labels) of the tweets at index, right-padded; on device if given."""
         if device is not None and device.type != "cpu":

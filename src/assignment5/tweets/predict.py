@@ -1,7 +1,11 @@
 """Classify tweets with a trained model; prints each tweet's probability of being positive.
 
+    echo "what a lovely day" | python -m assignment5.tweets.predict
+    python -m assignment5.tweets.predict --csv tweets.csv --best results/smoke/tweets/best.json
     python -m assignment5.tweets.predict --model results/default/tweets/model.pt --csv tweets.csv
-    echo "what a lovely day" | python -m assignment5.tweets.predict --model results/default/tweets/model.pt
+
+Without --model it uses the model the workflow chose (results/<budget>/tweets/best.json: the
+mandated run or the tuned variant, whichever scores higher on validation tweets) and says which.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import numpy as np
 import torch
 
 from assignment5.errors import InputError
+from assignment5.io import read_json
 from assignment5.step import guarded
 from assignment5.tweets.data import decode, strip_controls, to_ascii
 from assignment5.tweets.model import Tweets, TweetLSTM
@@ -70,14 +75,30 @@ def read_texts(csv_path: str | None) -> list[str]:
     return [row[column] for row in body if len(row) > column]
 
 
+def which_model(best: str) -> str:
+    """The model file the workflow chose, announced on stderr with why."""
+    if not Path(best).is_file():
+        raise InputError(f"{best} not found: run the workflow's tweets_figures rule (snakemake --cores 2 "
+                         f"{best}), or name a model with --model")
+    choice = read_json(best)
+    accuracy = choice["validation_accuracy"]
+    print(f"model: the {choice['chosen']} run, {choice['model']} (validation accuracy: main "
+          f"{accuracy['main']:.2%}, tuned {accuracy['tuned']:.2%}, on {choice['validation_tweets']:,} tweets "
+          "held out from the tuned run)", file=sys.stderr)
+    return choice["model"]
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", required=True)
+    parser.add_argument("--model", help="a model file; default: the one --best names")
+    parser.add_argument("--best", default="results/default/tweets/best.json",
+                        help="the workflow's choice of model (the main run or the tuned variant, by "
+                             "validation accuracy); default: %(default)s")
     parser.add_argument("--csv", help="CSV with a 'text' column (else the first column); default: stdin lines")
     args = parser.parse_args(argv)
 
     def predict():
-        model = load_model(args.model)
+        model = load_model(args.model or which_model(args.best))
         texts = read_texts(args.csv)
         for text, p in zip(texts, positive_probability(model, texts)):
             print(f"{p:.3f}\t{text}")

@@ -127,9 +127,13 @@ def run(s: settings.TweetsTrain, *, data: str, model: str, history: str, threads
                          "no fp16 LSTM); use bf16, fp32 or auto")
     npz = np.load(data)
     train, test = Tweets.from_npz(npz, "train"), Tweets.from_npz(npz, "test")
+    validation = None
+    if s.validation_fraction > 0:  # trained on the rest of the training file, scored on this share
+        train, validation = train.hold_out(s.validation_fraction, s.seed)
     sample = np.random.default_rng(s.seed).choice(len(train), min(s.train_eval_sample, len(train)),
                                                   replace=False)
-    test_subset = np.arange(min(len(test), 200)) if dry_run else None
+    def scored(split):  # a dry run scores the first 200 tweets only
+        return np.arange(min(len(split), 200)) if dry_run else None
     choice = choose_kernel(s, train, precision, device)
     print(f"[tweets] LSTM kernel: {choice['kernel']} ({choice['how']}"
           + (f": C++ kernel {choice['fused_iterations_per_second']:.1f} it/s, nn.LSTM "
@@ -166,13 +170,18 @@ def run(s: settings.TweetsTrain, *, data: str, model: str, history: str, threads
         progress.update(it)
         if it % s.eval_every == 0 or it == s.iterations:
             tr = evaluate(net, train, sample, precision=precision, device=device)
-            te = evaluate(net, test, test_subset, precision=precision, device=device)
+            te = evaluate(net, test, scored(test), precision=precision, device=device)
             rows.append({"iteration": it, "train_accuracy": tr["accuracy"], "train_loss": tr["loss"],
                          "test_accuracy": te["accuracy"], "test_loss": te["loss"],
                          "running_loss": window_loss / window_n, "seconds": clock.seconds})
+            if validation is not None:
+                va = evaluate(net, validation, scored(validation), precision=precision, device=device)
+                rows[-1] |= {"validation_accuracy": va["accuracy"], "validation_loss": va["loss"]}
             window_loss, window_n = 0.0, 0
-            print(f"[tweets] it {it:,}: train acc {tr['accuracy']:.4f} test acc {te['accuracy']:.4f} "
-                  f"loss {rows[-1]['running_loss']:.4f} ({clock.seconds:.0f}s)", flush=True)
+            print(f"[tweets] it {it:,}: train acc {tr['accuracy']:.4f} "
+                  + (f"validation acc {rows[-1]['validation_accuracy']:.4f} " if validation is not None else "")
+                  + f"test acc {te['accuracy']:.4f} loss {rows[-1]['running_loss']:.4f} ({clock.seconds:.0f}s)",
+                  flush=True)
         if it % s.checkpoint_every == 0 and it < s.iterations:
             checkpoints.save({"model": net.state_dict(), "optimizer": optimizer.state_dict(),
                               "scaler": scaler.state_dict(), "history": rows, "iteration": it, "epoch": epoch,
@@ -184,7 +193,8 @@ def run(s: settings.TweetsTrain, *, data: str, model: str, history: str, threads
         "settings": s.as_dict() | {"precision": precision, "kernel": kernel, "vocabulary": VOCAB,
                                    "device_used": describe_device(device),
                                    "train_eval": len(sample), "train_tweets": len(train),
-                                   "test_tweets": len(test), "dry_run": dry_run},
+                                   "test_tweets": len(test), "dry_run": dry_run,
+                                   "validation_tweets": len(validation) if validation is not None else 0},
         "kernel_choice": choice,
         "threads": torch.get_num_threads(), "wall_seconds": clock.seconds,
         "iterations_per_second": it / max(step_seconds, 1e-9),
