@@ -40,6 +40,7 @@ def bonus(variant: str) -> list[str]:
 
 
 MNIST_TRAIN = ["mnist_train"]
+MNIST_RUNS = ["mnist_train", "mnist_check"]  # the main run and the BatchNorm check's two runs
 TWEETS_TRAIN = ["tweets_train"]
 CHECK = ["results/smoke/tweets/optimizer-check/history.json"]  # the other optimiser, briefly
 TUNED = ["results/smoke/tweets/tuned/history.json"]
@@ -52,27 +53,29 @@ READERS = {
     "threads.training": [],                   # resources, not settings: they rerun nothing
     "threads.preprocessing": [],
     "threads.evaluation": [],
-    "device": ["mnist_train", "mnist_figures", "tweets_train", "tweets_variant", "tweets_figures", "galaxy_train",
+    "device": ["mnist_train", "mnist_check", "mnist_figures", "tweets_train", "tweets_variant", "tweets_figures", "galaxy_train",
                "galaxy_analyse"],
     "theory.cnn.input": ["theory"],
     "theory.cnn.layers": ["theory"],
     "mnist.source": ["mnist_data"],
     "mnist.idx_dir": [],                      # read only when source is idx (smoke: pypi)
     "mnist.train_limit": MNIST_TRAIN,
-    "mnist.test_limit": ["mnist_train", "mnist_figures"],
+    "mnist.test_limit": [*MNIST_RUNS, "mnist_figures"],
+    "mnist.batchnorm_check.epochs": ["mnist_check"],
+    "mnist.batchnorm_check.train_limit": ["mnist_check"],
     "mnist.epochs": MNIST_TRAIN,
-    "mnist.batch_size": MNIST_TRAIN,
-    "mnist.lr": MNIST_TRAIN,
-    "mnist.momentum": MNIST_TRAIN,
-    "mnist.nesterov": MNIST_TRAIN,
-    "mnist.weight_decay": MNIST_TRAIN,
-    "mnist.one_cycle.pct_start": MNIST_TRAIN,
-    "mnist.one_cycle.div_factor": MNIST_TRAIN,
-    "mnist.one_cycle.final_div_factor": MNIST_TRAIN,
-    "mnist.precision": MNIST_TRAIN,
-    "mnist.channels_last": MNIST_TRAIN,
+    "mnist.batch_size": MNIST_RUNS,
+    "mnist.lr": MNIST_RUNS,
+    "mnist.momentum": MNIST_RUNS,
+    "mnist.nesterov": MNIST_RUNS,
+    "mnist.weight_decay": MNIST_RUNS,
+    "mnist.one_cycle.pct_start": MNIST_RUNS,
+    "mnist.one_cycle.div_factor": MNIST_RUNS,
+    "mnist.one_cycle.final_div_factor": MNIST_RUNS,
+    "mnist.precision": MNIST_RUNS,
+    "mnist.channels_last": MNIST_RUNS,
     "mnist.misclassified_shown": ["mnist_figures"],
-    "mnist.seed": MNIST_TRAIN,
+    "mnist.seed": MNIST_RUNS,
     "tweets.train_url": [],                   # read only when both URLs are set
     "tweets.test_url": [],
     "tweets.malformed_rows": ["tweets_data"],

@@ -43,9 +43,9 @@ def test_the_template_renders_from_fixture_results(tmp_path):
     assert "\\VAR" not in tex and "\\BLOCK" not in tex
     assert "budget \\texttt{smoke}" in tex
     # every caption ends with the rule and the file it came from
-    # (3 captions describe the PDF itself; 3 origin notes close paragraphs: the TF-IDF baseline,
-    # the optimiser check and the choice of the model the predict command uses)
-    assert tex.count("\\caption{") - 3 == tex.count("{\\scriptsize [rule \\texttt{") - 3
+    # (3 captions describe the PDF itself; 4 origin notes close paragraphs: the BatchNorm check,
+    # the TF-IDF baseline, the optimiser check and the choice of the model predict uses)
+    assert tex.count("\\caption{") - 3 == tex.count("{\\scriptsize [rule \\texttt{") - 4
     assert "[rule \\texttt{galaxy\\_figures}, \\texttt{results/smoke/galaxy/fig\\_latent.pdf}]" in tex
 
 

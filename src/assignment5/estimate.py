@@ -39,6 +39,12 @@ def training_seconds(config: dict, galaxy_images: int | None) -> list[tuple[str,
     images = m["train_limit"] or 60_000
     rows.append(("mnist_train", "VGG11 on MNIST", m["epochs"] * images / mnist[0] if mnist else None,
                  f"{m['epochs']} epochs x {images:,} images" + (f" at {mnist[0]:,.0f}/s ({mnist[1]})" if mnist else "")))
+    for run in settings.BATCHNORM_CHECK:
+        c = settings.for_step(config, "mnist_check", run)
+        rows.append((f"mnist_check:{run}", f"VGG11 {run}",
+                     c["epochs"] * c["train_limit"] / mnist[0] if mnist else None,
+                     f"{c['epochs']} epochs x {c['train_limit']:,} images"
+                     + (f" at {mnist[0]:,.0f}/s ({mnist[1]})" if mnist else "")))
     lstm = _measured("tweets/history.json", "iterations_per_second")
     rows.append(("tweets_train", "character LSTM", t["iterations"] / lstm[0] if lstm else None,
                  f"{t['iterations']:,} iterations" + (f" at {lstm[0]:,.0f}/s ({lstm[1]})" if lstm else "")))

@@ -27,7 +27,8 @@ REPORT_SECTIONS = tuple(f"report/section{n}.tex.j2" for n in (2, 3, 5))
 # The rule that writes each result the report reads (captions name it, with the file).
 PRODUCED_BY = {
     "cnn": "theory", "vae": "theory", "mnist_history": "mnist_train", "mnist_eval": "mnist_figures",
-    "mnist_arch": "mnist_figures", "tweets_stats": "tweets_data", "tweets_history": "tweets_train",
+    "mnist_arch": "mnist_figures", "mnist_with_batchnorm": "mnist_check",
+    "mnist_without_batchnorm": "mnist_check", "tweets_stats": "tweets_data", "tweets_history": "tweets_train",
     "tweets_examples": "tweets_figures", "tweets_baseline": "tweets_baseline",
     "tweets_tuned": "tweets_variant", "tweets_optimizer_check": "tweets_variant", "tweets_best": "tweets_figures",
     "galaxy_prep": "galaxy_data", "galaxy": "galaxy_figures",
@@ -93,6 +94,12 @@ class Paths:
     @property
     def mnist_history(self) -> str:
         return f"{self.mnist_dir}/{HISTORY}"
+
+    def mnist_check_model(self, run: str) -> str:
+        return f"{self.mnist_dir}/{run}/{MODEL}"
+
+    def mnist_check_history(self, run: str) -> str:
+        return f"{self.mnist_dir}/{run}/{HISTORY}"
 
     @property
     def mnist_eval(self) -> str:
@@ -226,6 +233,8 @@ class Paths:
         inputs = {"cnn": self.theory_cnn, "vae": self.theory_vae,
                   "mnist_history": self.mnist_history, "mnist_eval": self.mnist_eval,
                   "mnist_arch": self.mnist_arch,
+                  "mnist_with_batchnorm": self.mnist_check_history("with-batchnorm"),
+                  "mnist_without_batchnorm": self.mnist_check_history("without-batchnorm"),
                   "tweets_stats": self.tweets_stats, "tweets_history": self.tweets_history,
                   "tweets_examples": self.tweets_examples, "tweets_baseline": self.tweets_baseline,
                   "tweets_tuned": self.tweets_variant_history("tuned"),

@@ -17,7 +17,7 @@ BASE_MB = 3000
 # reconstructions too (measured on the default budget's 6,649 images, rounded up).
 GALAXY_COPIES = {"galaxy_data": 1, "galaxy_train": 2, "galaxy_analyse": 8, "galaxy_pca": 20,
                  "galaxy_figures": 1}
-TRAINING_RULES = ("mnist_train", "tweets_train", "tweets_variant", "galaxy_train")
+TRAINING_RULES = ("mnist_train", "mnist_check", "tweets_train", "tweets_variant", "galaxy_train")
 SHORT_JOB_MINUTES = 60        # data, figures, analysis and report jobs: minutes on 2 cores
 UNMEASURED_MINUTES = 24 * 60  # a training job with no measured rate yet
 MARGIN = 2.0

@@ -94,6 +94,7 @@ class MnistTrain(Settings):
     one_cycle: dict
     precision: str
     channels_last: bool
+    batch_norm: bool      # the workflow's VGG11 has it; the BatchNorm check trains one without
     seed: int
 
 
@@ -260,6 +261,20 @@ def _pick(section: dict, cls, **extra) -> dict:
 
 
 TWEETS_VARIANTS = ("optimizer-check", "tuned")
+BATCHNORM_CHECK = ("with-batchnorm", "without-batchnorm")
+
+
+def _mnist_run(config: dict, run: str | None) -> dict:
+    """The main run (run None), or one of the BatchNorm check's two short runs: the main
+    settings on fewer images and epochs, with and without BatchNorm."""
+    m = config["mnist"]
+    if run is None:
+        return _pick(m, MnistTrain, device=config["device"], batch_norm=True)
+    if run not in BATCHNORM_CHECK:
+        raise SettingsError(f"mnist run {run!r} is not one of {BATCHNORM_CHECK}")
+    check = m["batchnorm_check"]
+    return _pick(m, MnistTrain, device=config["device"], batch_norm=run == "with-batchnorm",
+                 epochs=check["epochs"], train_limit=check["train_limit"])
 
 
 def _tweets_run(config: dict, run: str | None) -> dict:
@@ -308,7 +323,8 @@ def for_step(config: dict, step: str, run: str | None = None) -> dict:
         "theory": lambda: _pick(config["theory"]["cnn"], Theory),
         # idx_dir is read only for IDX files: with the PyPI wheel it changes nothing
         "mnist_data": lambda: _pick(m, MnistData, idx_dir=m["idx_dir"] if m["source"] == "idx" else None),
-        "mnist_train": lambda: _pick(m, MnistTrain, device=device),
+        "mnist_train": lambda: _mnist_run(config, None),
+        "mnist_check": lambda: _mnist_run(config, run),
         "mnist_figures": lambda: _pick(m, MnistFigures, device=device),
         # the URLs are read only when both are set (else the files under data_dir are)
         "tweets_data": lambda: _pick(t, TweetsData, **(
@@ -336,7 +352,7 @@ def for_step(config: dict, step: str, run: str | None = None) -> dict:
 
 
 STEP_CLASSES = {
-    "theory": Theory, "mnist_data": MnistData, "mnist_train": MnistTrain,
+    "theory": Theory, "mnist_data": MnistData, "mnist_train": MnistTrain, "mnist_check": MnistTrain,
     "mnist_figures": MnistFigures, "tweets_data": TweetsData, "tweets_train": TweetsTrain, "tweets_variant": TweetsTrain,
     "tweets_figures": TweetsFigures, "tweets_baseline": TweetsBaseline, "galaxy_data": GalaxyData,
     "galaxy_train": GalaxyTrain, "galaxy_lr_study": GalaxyLrStudy, "galaxy_analyse": GalaxyAnalyse, "galaxy_pca": GalaxyPca, "galaxy_figures": GalaxyFigures,

@@ -35,6 +35,7 @@ if (
 GALAXY_ARCHS = list(paths.GALAXY_ARCHS)
 BONUS_RUNS = settings.bonus_runs(config)
 TWEETS_VARIANTS = list(settings.TWEETS_VARIANTS)
+BATCHNORM_CHECK = list(settings.BATCHNORM_CHECK)
 GALAXY_RUNS = settings.galaxy_runs(
     config
 )  # study runs (with galaxy.lr: study), archs, bonus runs
@@ -76,6 +77,10 @@ def runtime_for(rule):
 
 def run_settings(wildcards):
     return settings.for_step(config, "galaxy_train", wildcards.run)
+
+
+def check_settings(wildcards):
+    return settings.for_step(config, "mnist_check", wildcards.run)
 
 
 def variant_settings(wildcards):

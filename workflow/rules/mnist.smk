@@ -34,6 +34,29 @@ rule mnist_train:
         "../scripts/mnist_train.py"
 
 
+rule mnist_check:
+    """VGG11 with and without BatchNorm, briefly, at the main run's learning rate."""
+    input:
+        P.mnist_npz,
+    output:
+        model=P.mnist_check_model("{run}"),
+        history=P.mnist_check_history("{run}"),
+    log:
+        P.log("mnist_check_{run}"),
+    benchmark:
+        P.benchmark("mnist_check_{run}")
+    wildcard_constraints:
+        run="|".join(BATCHNORM_CHECK),
+    threads: threads_for("training")
+    resources:
+        mem_mb=mem_for("mnist_check"),
+        runtime=runtime_for("mnist_check"),
+    params:
+        settings=check_settings,
+    script:
+        "../scripts/mnist_train.py"
+
+
 rule mnist_figures:
     """Architecture table, test evaluation, confusion matrix, misclassified digits, curves."""
     input:

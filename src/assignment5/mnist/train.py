@@ -115,7 +115,7 @@ def run(s: settings.MnistTrain, *, data: str, model: str, history: str, threads:
     train_x, train_y = (t.to(device) for t in load_split(npz, "train", s.train_limit))
     test_x, test_y = (t.to(device) for t in load_split(npz, "test", s.test_limit))
 
-    net = VGG11().to(device)
+    net = VGG11(batch_norm=s.batch_norm).to(device)
     if s.channels_last:
         net = net.to(memory_format=torch.channels_last)
     steps = -(-len(train_x) // s.batch_size)
