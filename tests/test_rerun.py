@@ -88,6 +88,7 @@ READERS = {
     "tweets.batch_size": [*TWEETS_TRAIN, *CHECK],
     "tweets.bucket_pool": ALL_TWEET_RUNS,
     "tweets.lr": [*TWEETS_TRAIN, *CHECK],
+    "tweets.schedule": [*TWEETS_TRAIN, *CHECK],
     "tweets.optimizer": ALL_TWEET_RUNS,
     "tweets.sgd_momentum": ALL_TWEET_RUNS,
     "tweets.precision": ALL_TWEET_RUNS,
@@ -95,6 +96,7 @@ READERS = {
     "tweets.checkpoint_every": ALL_TWEET_RUNS,
     "tweets.optimizer_check.iterations": CHECK,
     "tweets.tuned.lr": TUNED,
+    "tweets.tuned.schedule": TUNED,
     "tweets.tuned.batch_size": TUNED,
     "tweets.tuned.iterations": TUNED,
     "tweets.tuned.validation_fraction": TUNED,
@@ -174,6 +176,7 @@ def changed(key: str, value, data_dir_copy: str):
              "galaxy.bonus.arch": ["conv", "mlp"], "tweets.optimizer": ["adam", "sgd"],
              "tweets.kernel": ["auto", "pytorch"], "tweets.malformed_rows": ["skip", "error"],
              "galaxy.corrupt_images": ["skip", "error"], "galaxy.lr": ["study", 0.002],
+             "tweets.schedule": ["constant", "cosine"], "tweets.tuned.schedule": ["constant", "cosine"],
              "galaxy.lr_study.select_by": ["mse", "neg_elbo"]}
     if key in enums:
         return next(v for v in enums[key] if v != value)

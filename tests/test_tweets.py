@@ -361,3 +361,17 @@ def test_the_model_choice_leans_towards_the_mandated_run():
     tuned = {"model": "tuned.pt", "validation_accuracy": 0.8, "validation_tweets": 9, "test_accuracy": 0.9}
     assert choose_model(main, tuned)["chosen"] == "main"  # a tie keeps the mandated run; test never counts
     assert choose_model(main, tuned | {"validation_accuracy": 0.81})["model"] == "tuned.pt"
+
+
+def test_cosine_schedule_falls_from_the_rate_to_zero():
+    s = step_settings("tweets_train", iterations=100, lr=0.01, schedule="cosine")
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=s.lr)
+    schedule = tweets_train.make_schedule(optimizer, s)
+    rates = []
+    for _ in range(100):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        schedule.step()
+    assert rates[0] == pytest.approx(0.01) and rates[50] == pytest.approx(0.005)
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.0, abs=1e-12)
+    assert all(a >= b for a, b in zip(rates, rates[1:]))

@@ -124,6 +124,7 @@ class TweetsTrain(Settings):
     batch_size: int
     bucket_pool: int
     lr: float
+    schedule: str         # constant, or cosine (down to 0 at the last iteration)
     optimizer: str
     sgd_momentum: float
     precision: str
@@ -286,7 +287,8 @@ def _tweets_run(config: dict, run: str | None) -> dict:
         per_run = {"optimizer": "sgd" if t["optimizer"] == "adam" else "adam",
                    "iterations": t["optimizer_check"]["iterations"], "validation_fraction": 0.0}
     elif run == "tuned":
-        per_run = {k: t["tuned"][k] for k in ("lr", "batch_size", "iterations", "validation_fraction")}
+        per_run = {k: t["tuned"][k] for k in ("lr", "schedule", "batch_size", "iterations",
+                                              "validation_fraction")}
     else:
         raise SettingsError(f"tweets run {run!r} is not one of {TWEETS_VARIANTS}")
     return _pick(t, TweetsTrain, device=config["device"], **per_run)

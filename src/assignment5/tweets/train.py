@@ -10,6 +10,7 @@ Settings come from --settings JSON (as the workflow passes them) or --config fil
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 
 import numpy as np
@@ -68,6 +69,14 @@ def make_optimizer(model, s: settings.TweetsTrain):
         return torch.optim.SGD(model.parameters(), lr=s.lr, momentum=s.sgd_momentum)
     # fused: one kernel for all parameters instead of a dozen small ops per step (same update rule)
     return torch.optim.Adam(model.parameters(), lr=s.lr, fused=True)
+
+
+def make_schedule(optimizer, s: settings.TweetsTrain):
+    """constant: the learning rate as given; cosine: from it down to 0 at the last iteration."""
+    if s.schedule == "constant":
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda it: 1.0)
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda it: 0.5 * (1 + math.cos(math.pi * min(it, s.iterations) / s.iterations)))
 
 
 def choose_kernel(s: settings.TweetsTrain, train: Tweets, precision: str, device: torch.device) -> dict:
@@ -142,6 +151,7 @@ def run(s: settings.TweetsTrain, *, data: str, model: str, history: str, threads
     net = TweetLSTM(hidden=s.hidden_size, kernel=choice["kernel"]).to(device)
     kernel = net.kernel_in_use(precision, device)
     optimizer = make_optimizer(net, s)
+    schedule = make_schedule(optimizer, s)
     scaler = grad_scaler(precision, device)
     checkpoints = Checkpointer(paths.checkpoint_of(str(model)),
                                s.as_dict() | {"precision": precision, "kernel": kernel,
@@ -150,6 +160,7 @@ def run(s: settings.TweetsTrain, *, data: str, model: str, history: str, threads
     if (state := checkpoints.load()) is not None:
         net.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
+        schedule.load_state_dict(state["schedule"])
         scaler.load_state_dict(state["scaler"])
         rows, it, epoch, position, spent, step_seconds = (
             state[k] for k in ("history", "iteration", "epoch", "position", "seconds", "step_seconds"))
@@ -164,6 +175,7 @@ def run(s: settings.TweetsTrain, *, data: str, model: str, history: str, threads
         t0 = time.perf_counter()
         epoch, position, index = next(stream)
         loss = train_step(net, optimizer, *train.batch(index, device), precision, scaler)
+        schedule.step()
         it += 1
         step_seconds += time.perf_counter() - t0
         window_loss, window_n = window_loss + loss, window_n + 1
@@ -184,6 +196,7 @@ def run(s: settings.TweetsTrain, *, data: str, model: str, history: str, threads
                   flush=True)
         if it % s.checkpoint_every == 0 and it < s.iterations:
             checkpoints.save({"model": net.state_dict(), "optimizer": optimizer.state_dict(),
+                              "schedule": schedule.state_dict(),
                               "scaler": scaler.state_dict(), "history": rows, "iteration": it, "epoch": epoch,
                               "position": position + 1, "seconds": clock.seconds,
                               "step_seconds": step_seconds})
