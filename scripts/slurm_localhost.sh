@@ -92,8 +92,10 @@ SelectTypeParameters=CR_Core_Memory
 JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
 ReturnToService=2
-# Finished jobs stay visible to squeue for 10 minutes (Snakemake's SLURM plugin polls it).
-MinJobAge=600
+# Finished jobs stay visible to squeue for a day: Snakemake's SLURM plugin polls squeue (there is
+# no accounting database), and the test reads every job's limits back after the whole run (with
+# 10 minutes, the first jobs of a 12-minute smoke run were gone by then).
+MinJobAge=86400
 MpiDefault=none
 NodeName=localhost CPUs=$cpus RealMemory=$memory State=UNKNOWN
 PartitionName=local Nodes=localhost Default=YES MaxTime=INFINITE State=UP
