@@ -28,6 +28,14 @@ def usable_threads(requested: int) -> int:
     return max(1, min(requested, cpus))
 
 
+def held_out(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(fit, validation) indices, each sorted: a fixed random share of n items set aside, so
+    settings are chosen without looking at the test split (and redrawn identically later)."""
+    order = np.random.default_rng(seed).permutation(n)
+    held = max(1, round(n * fraction))
+    return np.sort(order[held:]), np.sort(order[:held])
+
+
 def setup_torch(threads: int, seed: int) -> None:
     torch.set_num_threads(usable_threads(threads))
     torch.manual_seed(seed)

@@ -45,10 +45,9 @@ def run(s: settings.GalaxyLrStudy, *, histories: list[str], output: str) -> dict
     if len(histories) != len(expected):
         raise InputError(f"the study has {len(expected)} runs ({expected}), "
                          f"{len(histories)} history files were given")
-    paths = iter(histories)
     archs = {}
-    for arch, runs in zip(s.archs, s.runs):
-        results = [(lr, read_json(next(paths))) for lr, _ in zip(s.lrs, runs)]
+    for i, arch in enumerate(s.archs):  # histories: per architecture, one per rate
+        results = list(zip(s.lrs, map(read_json, histories[i * len(s.lrs): (i + 1) * len(s.lrs)])))
         chosen = choose(results, s.select_by)
         archs[arch] = {"chosen": chosen, "runs": [row(lr, h) for lr, h in results]}
         print(f"[galaxy:lr-study] {arch}: " + ", ".join(

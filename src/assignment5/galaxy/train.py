@@ -24,7 +24,7 @@ from assignment5.errors import InputError
 from assignment5.io import read_json, write_json, write_model
 from assignment5.step import step_main
 from assignment5.training import (CPU, Checkpointer, Progress, Stopwatch, autocast, bf16_supported,
-                                  describe_device, grad_scaler, optimise, resolve_device,
+                                  describe_device, grad_scaler, held_out, optimise, resolve_device,
                                   setup_torch)
 from assignment5.training import resolve_precision as resolve_device_precision
 
@@ -45,11 +45,9 @@ def load_images(npz) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def hold_out(train: torch.Tensor, fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """(fit, validation): a fixed random share of the training images set aside, so the
-    learning-rate study never looks at the test split."""
-    order = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed)).to(train.device)
-    held = max(1, round(len(train) * fraction))
-    return train[order[held:]], train[order[:held]]
+    """(fit, validation) images for a learning-rate study run (training.held_out)."""
+    fit, held = (torch.from_numpy(i).to(train.device) for i in held_out(len(train), fraction, seed))
+    return train[fit], train[held]
 
 
 def learning_rate(s: settings.GalaxyTrain, lr_choice: str | None) -> tuple[float, str]:

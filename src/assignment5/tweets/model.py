@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from assignment5.training import held_out
 from assignment5.tweets import fused_lstm
 from assignment5.tweets.data import VOCAB
 
@@ -130,11 +131,9 @@ class Tweets:
         return Tweets(packed, np.concatenate([[0], np.cumsum(lengths)]), self.labels.numpy()[index])
 
     def hold_out(self, fraction: float, seed: int) -> tuple["Tweets", "Tweets"]:
-        """(fit, validation): a fixed random share of the tweets set aside, so settings can be
-        chosen without looking at the test file."""
-        order = np.random.default_rng(seed).permutation(len(self))
-        held = max(1, round(len(self) * fraction))
-        return self.subset(np.sort(order[held:])), self.subset(np.sort(order[:held]))
+        """(fit, validation) tweets for the tuned variant (training.held_out)."""
+        fit, held = held_out(len(self), fraction, seed)
+        return self.subset(fit), self.subset(held)
 
     def batch(self, index, device: torch.device | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(codes, lengths, labels) of the tweets at index, right-padded; on device if given."""
