@@ -173,6 +173,16 @@ def test_short_training_lowers_the_loss(tiny_npz, tmp_path, arch):
     assert last["neg_elbo"] < first["neg_elbo"] and last["mse"] < first["mse"]
 
 
+def test_batchnorm_recalibration_averages_over_all_images_and_keeps_the_momentum():
+    images = torch.randint(0, 256, (8, 3, 4, 4), dtype=torch.uint8)
+    bn = torch.nn.BatchNorm2d(3)
+    bn.running_mean.fill_(5.0)  # stale statistics, as after the last batches
+    assert gtrain.recalibrate_batchnorm(torch.nn.Sequential(bn), images, "fp32", False, batch_size=4) == 1
+    expected = (images.float() / 255).mean(dim=(0, 2, 3))
+    assert torch.allclose(bn.running_mean, expected, atol=1e-6) and bn.momentum == 0.1
+    assert gtrain.recalibrate_batchnorm(torch.nn.Sequential(torch.nn.Linear(2, 2)), images, "fp32", False) == 0
+
+
 def test_killed_run_resumes_from_its_checkpoint(tiny_npz, tmp_path, kill_on_call):
     reference = train(tiny_npz, tmp_path / "ref")
     # 2 initial evaluations + 2 per epoch: the 7th is at the end of epoch 3

@@ -91,6 +91,9 @@ READERS = {
     "tweets.schedule": [*TWEETS_TRAIN, *CHECK],
     "tweets.optimizer": ALL_TWEET_RUNS,
     "tweets.sgd_momentum": ALL_TWEET_RUNS,
+    "tweets.weight_decay": [*TWEETS_TRAIN, *CHECK],
+    "tweets.dropout": [*TWEETS_TRAIN, *CHECK],
+    "tweets.grad_clip": [*TWEETS_TRAIN, *CHECK],
     "tweets.precision": ALL_TWEET_RUNS,
     "tweets.kernel": ALL_TWEET_RUNS,
     "tweets.checkpoint_every": ALL_TWEET_RUNS,
@@ -99,6 +102,9 @@ READERS = {
     "tweets.tuned.schedule": TUNED,
     "tweets.tuned.batch_size": TUNED,
     "tweets.tuned.iterations": TUNED,
+    "tweets.tuned.weight_decay": TUNED,
+    "tweets.tuned.dropout": TUNED,
+    "tweets.tuned.grad_clip": TUNED,
     "tweets.tuned.validation_fraction": TUNED,
     "tweets.examples_per_kind": ["tweets_figures"],
     "tweets.baseline.ngram_max": ["tweets_baseline"],
@@ -114,6 +120,8 @@ READERS = {
     "galaxy.max_image_pixels": ["galaxy_data"],
     "galaxy.latent_dim": ["galaxy_train", "galaxy_pca"],
     "galaxy.batch_size": GALAXY_TRAIN,
+    "galaxy.schedule": GALAXY_TRAIN,
+    "galaxy.recalibrate_batchnorm": GALAXY_TRAIN,
     # smoke's lr is "study": a number instead reruns the runs that took the study's rate
     "galaxy.lr": [*ARCH_RUNS, *bonus("plain"), *bonus("kl-warmup")],
     "galaxy.lr_study.epochs.mlp": study("mlp"),
@@ -177,7 +185,7 @@ def changed(key: str, value, data_dir_copy: str):
              "tweets.kernel": ["auto", "pytorch"], "tweets.malformed_rows": ["skip", "error"],
              "galaxy.corrupt_images": ["skip", "error"], "galaxy.lr": ["study", 0.002],
              "tweets.schedule": ["constant", "cosine"], "tweets.tuned.schedule": ["constant", "cosine"],
-             "galaxy.lr_study.select_by": ["mse", "neg_elbo"]}
+             "galaxy.lr_study.select_by": ["mse", "neg_elbo"], "galaxy.schedule": ["constant", "cosine"]}
     if key in enums:
         return next(v for v in enums[key] if v != value)
     if key.endswith("precision"):
@@ -190,7 +198,7 @@ def changed(key: str, value, data_dir_copy: str):
     if isinstance(value, int):
         return value - 1 if value > 1 else value + 1
     if isinstance(value, float):
-        return value / 2
+        return value / 2 if value else 0.1
     raise AssertionError(f"no rule to change {key}={value!r}")
 
 

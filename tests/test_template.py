@@ -67,6 +67,11 @@ def test_settings_in_the_prose_follow_the_results(tmp_path):
                   "every 111 iterations", "0.123", "momentum 0.77", "25\\,\\% warm-up", "peak$/$4",
                   "7\\,\\% of training", "300, 200 units", "(ii) my conv net"):
         assert shown in tex, shown
+    assert "dropout of 30\\,\\% on the final hidden state" in original and "weight decay 0.05 (AdamW)" in original
+    assert "global norm clipped at 1 at each step" in original
+    changed["tweets_tuned"]["settings"].update(dropout=0.0, weight_decay=0.0, grad_clip=None)  # plain Adam
+    tex = text_of(changed)
+    assert "on the final hidden state while" not in tex and "AdamW" not in tex and "clipped at" not in tex
     for old in (f"{ctx['tweets_history']['settings']['iterations']:,} iterations",
                 f"hidden size {ctx['tweets_history']['settings']['hidden_size']}"):
         assert old in original and old not in tex, old
@@ -118,4 +123,16 @@ def test_the_learning_rate_study_shows_its_choice_or_is_absent(tmp_path):
     changed = copy.deepcopy(ctx)
     changed["galaxy"]["lr_study"] = None  # galaxy.lr is a number: no study, no table
     tex = text_of(changed)
-    assert "Learning-rate study" not in tex and "(Adam, batch size" in tex
+    assert "Learning-rate study" not in tex and "(Adam, the rate falling to 0 along a cosine by the last step, batch size" in tex
+
+
+def test_the_pca_verdict_follows_the_numbers(tmp_path):
+    ctx = context(tmp_path)
+    archs, pca = ctx["galaxy"]["archs"], ctx["galaxy"]["pca"]
+    for arch, r in archs.items():
+        r["test"]["mse"] = 0.0012 + 0.0001 * len(arch)
+    pca["test"]["mse"] = 0.001
+    assert "None of the VAEs beats the PCA baseline's MSE" in prose(ctx)
+    archs["conv"]["test"]["mse"] = 0.0009
+    tex = prose(ctx)
+    assert "None of the VAEs" not in tex and "beats the linear baseline: its test MSE is 10.0\\,\\% lower" in tex

@@ -13,6 +13,8 @@ from assignment5.tweets import train as tweets_train
 from assignment5.tweets import fused_lstm
 from assignment5.tweets.model import LSTMCellLoop, Tweets, TweetLSTM
 from assignment5.io import read_json
+from assignment5 import training
+from assignment5.training import lr_schedule
 from conftest import ROOT, step_settings
 
 needs_kernel = pytest.mark.skipif(not fused_lstm.available(),
@@ -363,10 +365,25 @@ def test_the_model_choice_leans_towards_the_mandated_run():
     assert choose_model(main, tuned | {"validation_accuracy": 0.81})["model"] == "tuned.pt"
 
 
+def test_grad_clip_caps_the_step_and_dropout_leaves_scoring_alone():
+    """grad_clip: the update of one SGD step (lr 1) is the gradient capped at that norm;
+    dropout: a model trained with it scores deterministically and loads like one without."""
+    weight = torch.nn.Parameter(torch.zeros(3))
+    optimizer = torch.optim.SGD([weight], lr=1.0)
+    training.optimise((weight * torch.tensor([30.0, 40.0, 0.0])).sum(), optimizer, clip=5.0)
+    assert weight.detach().norm().item() == pytest.approx(5.0)  # the raw gradient's norm is 50
+    training.optimise((weight * torch.tensor([0.3, 0.4, 0.0])).sum(), optimizer, clip=5.0)
+    assert weight.detach().norm().item() == pytest.approx(5.5)  # below the cap: unchanged
+    net = TweetLSTM(hidden=8, dropout=0.5).eval()
+    codes, lengths = torch.randint(0, 128, (4, 6)), torch.full((4,), 6)
+    assert torch.equal(net(codes, lengths), net(codes, lengths))
+    assert TweetLSTM.from_state_dict(net.state_dict()).state_dict().keys() == net.state_dict().keys()
+
+
 def test_cosine_schedule_falls_from_the_rate_to_zero():
     s = step_settings("tweets_train", iterations=100, lr=0.01, schedule="cosine")
     optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=s.lr)
-    schedule = tweets_train.make_schedule(optimizer, s)
+    schedule = lr_schedule(optimizer, s.schedule, s.iterations)
     rates = []
     for _ in range(100):
         rates.append(optimizer.param_groups[0]["lr"])

@@ -127,6 +127,9 @@ class TweetsTrain(Settings):
     schedule: str         # constant, or cosine (down to 0 at the last iteration)
     optimizer: str
     sgd_momentum: float
+    weight_decay: float   # decoupled (AdamW); 0 = plain Adam
+    dropout: float        # on the final hidden state, during training only
+    grad_clip: float | None  # cap on the gradients' global norm; None: no cap
     precision: str
     kernel: str
     checkpoint_every: int
@@ -169,6 +172,8 @@ class GalaxyTrain(Settings):
     latent_dim: int
     batch_size: int
     lr: float | str       # "study": the learning-rate study's choice for this architecture
+    schedule: str         # constant, or cosine (down to 0 at the last step)
+    recalibrate_batchnorm: bool  # BatchNorm statistics averaged over all training images at the end
     evals_per_epoch: int
     eval_sample: int
     precision: str
@@ -288,6 +293,7 @@ def _tweets_run(config: dict, run: str | None) -> dict:
                    "iterations": t["optimizer_check"]["iterations"], "validation_fraction": 0.0}
     elif run == "tuned":
         per_run = {k: t["tuned"][k] for k in ("lr", "schedule", "batch_size", "iterations",
+                                              "weight_decay", "dropout", "grad_clip",
                                               "validation_fraction")}
     else:
         raise SettingsError(f"tweets run {run!r} is not one of {TWEETS_VARIANTS}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 import os
 import random
 import time
@@ -97,16 +98,30 @@ def grad_scaler(precision: str, device: torch.device = CPU):
     return torch.amp.GradScaler(device.type, enabled=precision == "fp16")
 
 
-def optimise(loss, optimizer, scaler=None) -> None:
-    """zero_grad, backward, step, through the gradient scaler when one is enabled."""
+def optimise(loss, optimizer, scaler=None, clip: float | None = None) -> None:
+    """zero_grad, backward, step, through the gradient scaler when one is enabled; with clip, the
+    gradients' global norm is capped at that value first (on the unscaled gradients)."""
     optimizer.zero_grad(set_to_none=True)
-    if scaler is not None and scaler.is_enabled():
-        scaler.scale(loss).backward()
+    scaling = scaler is not None and scaler.is_enabled()
+    (scaler.scale(loss) if scaling else loss).backward()
+    if clip is not None:
+        if scaling:
+            scaler.unscale_(optimizer)
+        torch.nn.utils.clip_grad_norm_([p for g in optimizer.param_groups for p in g["params"]], clip)
+    if scaling:
         scaler.step(optimizer)
         scaler.update()
     else:
-        loss.backward()
         optimizer.step()
+
+
+def lr_schedule(optimizer, kind: str, steps: int):
+    """constant: the rate as set; cosine: from it down to 0 at step `steps` (and 0 after), so a run
+    ends on small steps that average out single batches' noise instead of ending on one."""
+    if kind == "constant":
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, steps) / steps)))
 
 
 def file_digest(path: str | Path) -> str:

@@ -21,12 +21,13 @@ class TweetLSTM(nn.Module):
     compute the same function of the same parameters (an nn.LSTM's). Under bf16 autocast both
     multiply in bf16 with fp32 sums."""
 
-    def __init__(self, hidden: int, classes: int = 2, kernel: str = "auto"):
+    def __init__(self, hidden: int, classes: int = 2, kernel: str = "auto", dropout: float = 0.0):
         super().__init__()
         if kernel not in KERNELS:
             raise ValueError(f"kernel must be one of {KERNELS}, not {kernel!r}")
         self.lstm = nn.LSTM(VOCAB, hidden, batch_first=True)
         self.out = nn.Linear(hidden, classes)
+        self.drop = nn.Dropout(dropout)  # no parameters: saved models load without it
         self.kernel = kernel
 
     @classmethod
@@ -53,7 +54,7 @@ class TweetLSTM(nn.Module):
         else:
             states, _ = self.lstm(F.one_hot(codes.long(), VOCAB).float())
             last = states[torch.arange(len(codes), device=states.device), lengths.to(states.device) - 1]
-        return F.log_softmax(self.out(last), dim=-1)
+        return F.log_softmax(self.out(self.drop(last)), dim=-1)
 
 
 def resolve_kernel(kernel: str, precision: str, device: torch.device, hidden: int) -> str:

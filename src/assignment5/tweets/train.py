@@ -10,7 +10,6 @@ Settings come from --settings JSON (as the workflow passes them) or --config fil
 from __future__ import annotations
 
 import dataclasses
-import math
 import time
 
 import numpy as np
@@ -22,7 +21,8 @@ from assignment5.io import write_json, write_model
 from assignment5.step import step_main
 from assignment5.errors import InputError
 from assignment5.training import (CPU, Checkpointer, Progress, Stopwatch, autocast, describe_device,
-                                  grad_scaler, optimise, resolve_device, resolve_precision, setup_torch)
+                                  grad_scaler, lr_schedule, optimise, resolve_device, resolve_precision,
+                                  setup_torch)
 from assignment5.tweets.data import VOCAB
 from assignment5.tweets import fused_lstm
 from assignment5.timing import compare
@@ -46,12 +46,13 @@ def evaluate(model, data: Tweets, subset=None, batch_size: int = 512, precision:
     return {"accuracy": correct / n, "loss": loss_sum / n, "positive_probability": probs}
 
 
-def train_step(model, optimizer, codes, lengths, labels, precision: str, scaler=None) -> float:
+def train_step(model, optimizer, codes, lengths, labels, precision: str, scaler=None,
+               clip: float | None = None) -> float:
     """One optimiser step on one batch; returns the batch's NLL loss."""
     with autocast(precision, codes.device):
         log_probs = model(codes, lengths)
     loss = F.nll_loss(log_probs.float(), labels)
-    optimise(loss, optimizer, scaler)
+    optimise(loss, optimizer, scaler, clip)
     return loss.item()
 
 
@@ -68,15 +69,9 @@ def make_optimizer(model, s: settings.TweetsTrain):
     if s.optimizer == "sgd":
         return torch.optim.SGD(model.parameters(), lr=s.lr, momentum=s.sgd_momentum)
     # fused: one kernel for all parameters instead of a dozen small ops per step (same update rule)
+    if s.weight_decay > 0:
+        return torch.optim.AdamW(model.parameters(), lr=s.lr, weight_decay=s.weight_decay, fused=True)
     return torch.optim.Adam(model.parameters(), lr=s.lr, fused=True)
-
-
-def make_schedule(optimizer, s: settings.TweetsTrain):
-    """constant: the learning rate as given; cosine: from it down to 0 at the last iteration."""
-    if s.schedule == "constant":
-        return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda it: 1.0)
-    return torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda it: 0.5 * (1 + math.cos(math.pi * min(it, s.iterations) / s.iterations)))
 
 
 def choose_kernel(s: settings.TweetsTrain, train: Tweets, precision: str, device: torch.device) -> dict:
@@ -148,10 +143,10 @@ def run(s: settings.TweetsTrain, *, data: str, model: str, history: str, threads
           + (f": C++ kernel {choice['fused_iterations_per_second']:.1f} it/s, nn.LSTM "
              f"{choice['pytorch_iterations_per_second']:.1f} it/s" if "fused_iterations_per_second" in choice
              else "") + ")", flush=True)
-    net = TweetLSTM(hidden=s.hidden_size, kernel=choice["kernel"]).to(device)
+    net = TweetLSTM(hidden=s.hidden_size, kernel=choice["kernel"], dropout=s.dropout).to(device)
     kernel = net.kernel_in_use(precision, device)
     optimizer = make_optimizer(net, s)
-    schedule = make_schedule(optimizer, s)
+    schedule = lr_schedule(optimizer, s.schedule, s.iterations)
     scaler = grad_scaler(precision, device)
     checkpoints = Checkpointer(paths.checkpoint_of(str(model)),
                                s.as_dict() | {"precision": precision, "kernel": kernel,
@@ -174,7 +169,7 @@ def run(s: settings.TweetsTrain, *, data: str, model: str, history: str, threads
     while it < s.iterations:
         t0 = time.perf_counter()
         epoch, position, index = next(stream)
-        loss = train_step(net, optimizer, *train.batch(index, device), precision, scaler)
+        loss = train_step(net, optimizer, *train.batch(index, device), precision, scaler, s.grad_clip)
         schedule.step()
         it += 1
         step_seconds += time.perf_counter() - t0
