@@ -25,8 +25,8 @@ from assignment5.errors import InputError
 from assignment5.io import read_json, write_json, write_model
 from assignment5.step import step_main
 from assignment5.training import (CPU, Checkpointer, Progress, Stopwatch, autocast, bf16_supported,
-                                  describe_device, grad_scaler, held_out, lr_schedule, optimise, resolve_device,
-                                  setup_torch)
+                                  describe_device, grad_scaler, held_out, lr_schedule, optimise,
+                                  resolve_device, setup_torch)
 from assignment5.training import resolve_precision as resolve_device_precision
 
 
@@ -92,13 +92,17 @@ def reconstruction_error(model, images, precision, channels_last, batch_size=256
             "kl_per_dimension": (kl_dims / len(images)).cpu().tolist()}
 
 
+def batchnorm_layers(model) -> list[nn.Module]:
+    return [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+
+
 @torch.no_grad()
 def recalibrate_batchnorm(model, images, precision, channels_last, batch_size=256) -> int:
     """Replace each BatchNorm layer's running statistics, an average dominated by the last few
     dozen batches, by their plain average over all `images`, computed as in training (z sampled).
     Evaluation then stops depending on which batches happened to come last (on the default
     Galaxy Zoo data: conv VAE test MSE 0.001038 -> 0.001023). Returns the number of layers."""
-    layers = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    layers = batchnorm_layers(model)
     if not layers:
         return 0
     momenta = [m.momentum for m in layers]
@@ -129,7 +133,6 @@ def make_optimizer(net, lr: float) -> torch.optim.Adam:
     per-tensor Adam took half of the feed-forward VAE's step on a CPU (12.9 M weights, little
     compute each); same update, 1.36x the steps per second there."""
     return torch.optim.Adam(net.parameters(), lr=lr, fused=True)
-
 
 
 def kl_weight(step: int, steps_per_epoch: int, beta: float, warmup_epochs: int) -> float:
@@ -169,9 +172,9 @@ def run(s: settings.GalaxyTrain, *, data: str, model: str, history: str, threads
     optimizer = make_optimizer(net, lr)
     scaler = grad_scaler(precision, device)
     steps_per_epoch = -(-len(train) // s.batch_size)
-    recalibrate = s.recalibrate_batchnorm and any(isinstance(m, nn.modules.batchnorm._BatchNorm)
-                                                  for m in net.modules())
-    schedule = lr_schedule(optimizer, s.schedule, s.epochs * steps_per_epoch)
+    total_steps = s.epochs * steps_per_epoch
+    recalibrate = s.recalibrate_batchnorm and bool(batchnorm_layers(net))
+    schedule = lr_schedule(optimizer, s.schedule, total_steps)
     eval_at = set(np.linspace(0, steps_per_epoch, s.evals_per_epoch + 1, dtype=int)[1:].tolist())
     checkpoints = Checkpointer(paths.checkpoint_of(str(model)),
                                s.as_dict() | {"lr": lr, "precision": precision, "dry_run": dry_run}, [data])
@@ -191,7 +194,7 @@ def run(s: settings.GalaxyTrain, *, data: str, model: str, history: str, threads
                      "test": reconstruction_error(net, test, precision, channels_last)})
     resumed_from = epoch
     clock = Stopwatch(spent)
-    progress = Progress(f"galaxy:{s.arch}", s.epochs * steps_per_epoch, "batches",
+    progress = Progress(f"galaxy:{s.arch}", total_steps, "batches",
                         done=epoch * steps_per_epoch)
     net.train()
     for epoch in range(epoch, s.epochs):
@@ -205,7 +208,7 @@ def run(s: settings.GalaxyTrain, *, data: str, model: str, history: str, threads
             schedule.step()
             step_seconds += time.perf_counter() - t0
             progress.update(global_step + 1)
-            if recalibrate and global_step + 1 == s.epochs * steps_per_epoch:
+            if recalibrate and global_step + 1 == total_steps:
                 recalibrate_batchnorm(net, train, precision, channels_last)
             if step + 1 in eval_at:
                 rows.append({
@@ -218,7 +221,8 @@ def run(s: settings.GalaxyTrain, *, data: str, model: str, history: str, threads
         print(f"[galaxy:{s.arch}] epoch {epoch + 1}/{s.epochs}: test BCE/px {last['test']['bce']:.4f} "
               f"MSE/px {last['test']['mse']:.5f} KL {last['test']['kl']:.1f} ({clock.seconds:.0f}s)", flush=True)
         checkpoints.save({"model": net.state_dict(), "optimizer": optimizer.state_dict(),
-                          "schedule": schedule.state_dict(), "scaler": scaler.state_dict(), "generator": generator.get_state(),
+                          "schedule": schedule.state_dict(), "scaler": scaler.state_dict(),
+                          "generator": generator.get_state(),
                           "history": rows, "epoch": epoch + 1, "seconds": clock.seconds,
                           "step_seconds": step_seconds})
 
@@ -237,7 +241,7 @@ def run(s: settings.GalaxyTrain, *, data: str, model: str, history: str, threads
                "architecture": describe(net),
                "threads": torch.get_num_threads(), "wall_seconds": clock.seconds,
                "images_per_second": images_seen / max(step_seconds, 1e-9) if images_seen else None,
-               "iterations": s.epochs * steps_per_epoch, "resumed_from_epoch": resumed_from,
+               "iterations": total_steps, "resumed_from_epoch": resumed_from,
                "epochs_run": s.epochs - resumed_from,
                "parameters": sum(p.numel() for p in net.parameters()),
                "history": rows, "final": rows[-1]}
