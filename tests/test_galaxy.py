@@ -281,13 +281,32 @@ def test_a_study_run_holds_out_training_images_and_never_sees_the_test_split(tin
     assert sorted(torch.cat([fit, held]).tolist()) == list(range(72))  # a split, nothing lost or repeated
 
 
+def test_a_study_run_can_follow_its_main_runs_schedule_and_stop_early(tiny_npz, tmp_path):
+    from assignment5 import settings
+
+    config = settings.load_config(["config/config.yaml"])
+    study_run = settings.lr_run("conv", config["galaxy"]["lr_study"]["lrs"][0])
+    followed = settings.for_step(config, "galaxy_train", study_run)
+    assert followed["schedule_epochs"] == config["galaxy"]["epochs"]["conv"] > followed["epochs"]
+    config["galaxy"]["lr_study"]["horizon"] = "own"
+    assert settings.for_step(config, "galaxy_train", study_run)["schedule_epochs"] is None
+    assert settings.for_step(config, "galaxy_train", "conv")["schedule_epochs"] is None
+
+    # 1 epoch of a 4-epoch cosine ends at cos^2(pi/8) of the peak rate; its own cosine ends at 0
+    early = train(tiny_npz, tmp_path / "early", "conv", epochs=1, schedule_epochs=4)
+    own = train(tiny_npz, tmp_path / "own", "conv", epochs=1)
+    assert early["final_lr"] == pytest.approx(2e-3 * 0.5 * (1 + math.cos(math.pi / 4)))
+    assert own["final_lr"] == 0.0 and early["iterations"] * 4 == early["schedule_iterations"]
+
+
 def test_lr_study_picks_the_lowest_validation_error_and_main_runs_take_it(tiny_npz, tmp_path):
     from assignment5.galaxy import lr_study
     from assignment5.io import read_json
 
     def history(mse):
         return {"final": {"test": {"mse": mse, "bce": 0.5, "kl": 1.0, "neg_elbo": 9.0}},
-                "settings": {"epochs": 1, "test_images": 5, "train_images": 45}, "wall_seconds": 1.0}
+                "settings": {"epochs": 1, "schedule_epochs": 3, "test_images": 5, "train_images": 45},
+                "wall_seconds": 1.0}
 
     assert lr_study.choose([(1e-3, history(0.02)), (3e-3, history(0.01)), (1e-2, history(float("nan")))],
                            "mse") == 3e-3
@@ -303,6 +322,7 @@ def test_lr_study_picks_the_lowest_validation_error_and_main_runs_take_it(tiny_n
             paths[-1].write_text(json.dumps(history(0.005 if j == 1 else 0.01)))
     out = lr_study.run(s, histories=[str(p) for p in paths], output=str(tmp_path / "lr_study.json"))
     assert {a: r["chosen"] for a, r in out["archs"].items()} == {a: s.lrs[1] for a in s.archs}
+    assert out["horizon"] == s.horizon and out["archs"]["conv"]["runs"][0]["schedule_epochs"] == 3
     with pytest.raises(lr_study.InputError, match="history files"):
         lr_study.run(s, histories=[str(p) for p in paths[:-1]], output=str(tmp_path / "x.json"))
 

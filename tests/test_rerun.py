@@ -129,9 +129,10 @@ READERS = {
     "galaxy.lr_study.epochs.resnet": study("resnet"),
     "galaxy.lr_study.validation_fraction": [*STUDY_RUNS, "galaxy_lr_study"],
     "galaxy.lr_study.select_by": ["galaxy_lr_study"],
-    "galaxy.epochs.mlp": [f"{RUNS}/mlp/history.json"],
-    "galaxy.epochs.conv": [f"{RUNS}/conv/history.json"],
-    "galaxy.epochs.resnet": [f"{RUNS}/resnet/history.json"],
+    "galaxy.lr_study.horizon": [*STUDY_RUNS, "galaxy_lr_study"],
+    "galaxy.epochs.mlp": [f"{RUNS}/mlp/history.json", *study("mlp")],  # lr_study.horizon: main
+    "galaxy.epochs.conv": [f"{RUNS}/conv/history.json", *study("conv")],  # lr_study.horizon: main
+    "galaxy.epochs.resnet": [f"{RUNS}/resnet/history.json", *study("resnet")],  # lr_study.horizon: main
     "galaxy.evals_per_epoch": GALAXY_TRAIN,
     "galaxy.eval_sample": GALAXY_TRAIN,
     "galaxy.precision": GALAXY_TRAIN,
@@ -185,7 +186,7 @@ def changed(key: str, value, data_dir_copy: str):
              "tweets.kernel": ["auto", "pytorch"], "tweets.malformed_rows": ["skip", "error"],
              "galaxy.corrupt_images": ["skip", "error"], "galaxy.lr": ["study", 0.002],
              "tweets.schedule": ["constant", "cosine"], "tweets.tuned.schedule": ["constant", "cosine"],
-             "galaxy.lr_study.select_by": ["mse", "neg_elbo"], "galaxy.schedule": ["constant", "cosine"]}
+             "galaxy.lr_study.select_by": ["mse", "neg_elbo"], "galaxy.lr_study.horizon": ["main", "own"], "galaxy.schedule": ["constant", "cosine"]}
     if key in enums:
         return next(v for v in enums[key] if v != value)
     if key.endswith("precision"):

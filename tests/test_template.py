@@ -120,6 +120,17 @@ def test_the_learning_rate_study_shows_its_choice_or_is_absent(tmp_path):
     for arch, a in study["archs"].items():
         assert f"\\textbf{{{a['chosen']}}}" in tex, arch
     assert f"lowest validation {study['select_by'].upper()}" in tex
+    conv = study["archs"]["conv"]["runs"][0]
+    assert "follows the learning-rate schedule of its architecture's main run" in tex
+    assert f"``{conv['epochs']} of {conv['schedule_epochs']}''" in tex
+    own = copy.deepcopy(ctx)
+    own["galaxy"]["lr_study"]["horizon"] = "own"
+    for a in own["galaxy"]["lr_study"]["archs"].values():
+        for r in a["runs"]:
+            r["schedule_epochs"] = r["epochs"]
+    tex = text_of(own)
+    assert "whose rate already falls to zero" in tex and "main run and stops" not in tex
+    assert f"{conv['epochs']} of {conv['schedule_epochs']}" not in tex
     changed = copy.deepcopy(ctx)
     changed["galaxy"]["lr_study"] = None  # galaxy.lr is a number: no study, no table
     tex = text_of(changed)

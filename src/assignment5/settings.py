@@ -173,6 +173,7 @@ class GalaxyTrain(Settings):
     batch_size: int
     lr: float | str       # "study": the learning-rate study's choice for this architecture
     schedule: str         # constant, or cosine (down to 0 at the last step)
+    schedule_epochs: int | None  # epochs the schedule spans; None: this run's (a study run may follow its main run's)
     recalibrate_batchnorm: bool  # BatchNorm statistics averaged over all training images at the end
     evals_per_epoch: int
     eval_sample: int
@@ -189,6 +190,7 @@ class GalaxyLrStudy(Settings):
     runs: list            # [arch][lr] run names, in the order of archs and lrs
     select_by: str
     validation_fraction: float
+    horizon: str          # main: study runs follow their main run's schedule; own: it spans their epochs
 
 
 @dataclass(frozen=True)
@@ -308,7 +310,12 @@ def _galaxy_run(config: dict, run: str) -> dict:
                    "kl_warmup_epochs": g["kl_warmup_epochs"]}
     elif run in study:
         arch, lr = study[run]
-        per_run = {"arch": arch, "epochs": g["lr_study"]["epochs"][arch], "beta": 1.0, "lr": lr,
+        epochs = g["lr_study"]["epochs"][arch]
+        # horizon main: the rates the study run sees are its main run's first ones, not a
+        # short cosine that already reaches 0 (which favours larger rates than the main run wants)
+        follow_main = g["lr_study"]["horizon"] == "main"
+        per_run = {"arch": arch, "epochs": epochs, "beta": 1.0, "lr": lr,
+                   "schedule_epochs": max(epochs, g["epochs"][arch]) if follow_main else None,
                    "kl_warmup_epochs": g["kl_warmup_epochs"],
                    "validation_fraction": g["lr_study"]["validation_fraction"]}
     else:
@@ -320,6 +327,7 @@ def _galaxy_run(config: dict, run: str) -> dict:
         per_run = {"arch": g["bonus"]["arch"], "epochs": g["bonus"]["epochs"], "beta": v["beta"],
                    "kl_warmup_epochs": v["kl_warmup_epochs"], "seed": seed}
     per_run.setdefault("validation_fraction", 0.0)
+    per_run.setdefault("schedule_epochs", None)
     return _pick(g, GalaxyTrain, device=config["device"], **per_run)
 
 

@@ -35,6 +35,7 @@ def choose(runs: list[tuple[float, dict]], select_by: str) -> float:
 def row(lr: float, history: dict) -> dict:
     final = history["final"]["test"]
     return {"lr": lr, "epochs": history["settings"]["epochs"], "seconds": history["wall_seconds"],
+            "schedule_epochs": history["settings"]["schedule_epochs"] or history["settings"]["epochs"],
             "validation": {k: final[k] for k in ("bce", "mse", "kl", "neg_elbo")},
             "validation_images": history["settings"]["test_images"],
             "train_images": history["settings"]["train_images"]}
@@ -52,7 +53,7 @@ def run(s: settings.GalaxyLrStudy, *, histories: list[str], output: str) -> dict
         archs[arch] = {"chosen": chosen, "runs": [row(lr, h) for lr, h in results]}
         print(f"[galaxy:lr-study] {arch}: " + ", ".join(
             f"lr {lr:g} -> {score(h, s.select_by):.5g}" for lr, h in results) + f"; chosen {chosen:g}")
-    summary = {"select_by": s.select_by, "validation_fraction": s.validation_fraction,
+    summary = {"select_by": s.select_by, "validation_fraction": s.validation_fraction, "horizon": s.horizon,
                "lrs": s.lrs, "archs": archs}
     write_json(output, summary)
     return summary

@@ -151,7 +151,7 @@ def main(argv=None) -> None:
 def run(s: settings.GalaxyTrain, *, data: str, model: str, history: str, threads: int,
         lr_choice: str | None = None, dry_run: bool = False) -> dict:
     if dry_run:
-        s = dataclasses.replace(s, epochs=1)
+        s = dataclasses.replace(s, epochs=1, schedule_epochs=None)
     lr, lr_from = learning_rate(s, lr_choice)
     setup_torch(threads, s.seed)
     device = resolve_device(s.device)
@@ -174,7 +174,8 @@ def run(s: settings.GalaxyTrain, *, data: str, model: str, history: str, threads
     steps_per_epoch = -(-len(train) // s.batch_size)
     total_steps = s.epochs * steps_per_epoch
     recalibrate = s.recalibrate_batchnorm and bool(batchnorm_layers(net))
-    schedule = lr_schedule(optimizer, s.schedule, total_steps)
+    schedule_steps = max(s.schedule_epochs or 0, s.epochs) * steps_per_epoch  # beyond total_steps: stops early
+    schedule = lr_schedule(optimizer, s.schedule, schedule_steps)
     eval_at = set(np.linspace(0, steps_per_epoch, s.evals_per_epoch + 1, dtype=int)[1:].tolist())
     checkpoints = Checkpointer(paths.checkpoint_of(str(model)),
                                s.as_dict() | {"lr": lr, "precision": precision, "dry_run": dry_run}, [data])
@@ -241,7 +242,8 @@ def run(s: settings.GalaxyTrain, *, data: str, model: str, history: str, threads
                "architecture": describe(net),
                "threads": torch.get_num_threads(), "wall_seconds": clock.seconds,
                "images_per_second": images_seen / max(step_seconds, 1e-9) if images_seen else None,
-               "iterations": total_steps, "resumed_from_epoch": resumed_from,
+               "iterations": total_steps, "schedule_iterations": schedule_steps,
+               "final_lr": optimizer.param_groups[0]["lr"], "resumed_from_epoch": resumed_from,
                "epochs_run": s.epochs - resumed_from,
                "parameters": sum(p.numel() for p in net.parameters()),
                "history": rows, "final": rows[-1]}
