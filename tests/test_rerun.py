@@ -106,6 +106,7 @@ READERS = {
     "tweets.tuned.dropout": TUNED,
     "tweets.tuned.grad_clip": TUNED,
     "tweets.tuned.validation_fraction": TUNED,
+    "tweets.tuned.keep": TUNED,
     "tweets.examples_per_kind": ["tweets_figures"],
     "tweets.baseline.ngram_max": ["tweets_baseline"],
     "tweets.baseline.min_df": ["tweets_baseline"],
@@ -186,6 +187,7 @@ def changed(key: str, value, data_dir_copy: str):
              "tweets.kernel": ["auto", "pytorch"], "tweets.malformed_rows": ["skip", "error"],
              "galaxy.corrupt_images": ["skip", "error"], "galaxy.lr": ["study", 0.002],
              "tweets.schedule": ["constant", "cosine"], "tweets.tuned.schedule": ["constant", "cosine"],
+             "tweets.tuned.keep": ["best", "last"],
              "galaxy.lr_study.select_by": ["mse", "neg_elbo"], "galaxy.lr_study.horizon": ["main", "own"], "galaxy.schedule": ["constant", "cosine"]}
     if key in enums:
         return next(v for v in enums[key] if v != value)

@@ -69,9 +69,13 @@ def test_settings_in_the_prose_follow_the_results(tmp_path):
         assert shown in tex, shown
     assert "dropout of 30\\,\\% on the final hidden state" in original and "weight decay 0.05 (AdamW)" in original
     assert "global norm clipped at 1 at each step" in original
-    changed["tweets_tuned"]["settings"].update(dropout=0.0, weight_decay=0.0, grad_clip=None)  # plain Adam
+    kept = ctx["tweets_tuned"]["kept_iteration"]
+    assert "(early stopping): those after iteration" in original and f"(kept {kept:,})" in original
+    changed["tweets_tuned"]["settings"].update(dropout=0.0, weight_decay=0.0, grad_clip=None,  # plain Adam
+                                               keep="last")
     tex = text_of(changed)
     assert "on the final hidden state while" not in tex and "AdamW" not in tex and "clipped at" not in tex
+    assert "early stopping" not in tex and "(kept" not in tex
     for old in (f"{ctx['tweets_history']['settings']['iterations']:,} iterations",
                 f"hidden size {ctx['tweets_history']['settings']['hidden_size']}"):
         assert old in original and old not in tex, old

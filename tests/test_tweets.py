@@ -356,6 +356,38 @@ def test_tuned_variant_is_scored_on_validation_and_predict_uses_the_chosen_model
     assert missing.returncode == 1 and "none.json not found" in missing.stderr
 
 
+def test_keep_best_writes_the_best_validation_evaluations_weights_and_survives_a_kill(
+        tiny_npz, tmp_path, monkeypatch, kill_on_call):
+    real, scores, calls = tweets_train.evaluate, iter([0.6, 0.9, 0.7, 0.6, 0.9]), {"n": 0}
+
+    def evaluate(model, data, *args, **kwargs):  # train, test, validation at each evaluation
+        calls["n"] += 1
+        result = real(model, data, *args, **kwargs)
+        return result | {"accuracy": next(scores)} if calls["n"] % 3 == 0 else result  # peak at 200
+
+    monkeypatch.setattr(tweets_train, "evaluate", evaluate)
+    best = train(tiny_npz, tmp_path / "best", validation_fraction=0.25, keep="best")
+    assert best["kept_iteration"] == 200 and best["final"] == best["history"][1]
+    assert best["last"]["iteration"] == 300 and best["final"]["validation_accuracy"] == 0.9
+    # killed at the last evaluation (after the checkpoint at 200), resumed: the same weights are kept
+    restore = kill_on_call(tweets_train, "evaluate", 7)
+    with pytest.raises(KeyboardInterrupt):
+        train(tiny_npz, tmp_path / "killed", validation_fraction=0.25, keep="best")
+    restore()
+    scores, calls["n"] = iter([0.7]), 0  # the resumed run evaluates once more
+    resumed = train(tiny_npz, tmp_path / "killed", validation_fraction=0.25, keep="best")
+    assert resumed["resumed_from_iteration"] == 200 and resumed["kept_iteration"] == 200
+    # the kept weights are those after 200 iterations (constant rate: a 200-iteration run's last)
+    scores, calls["n"] = iter([0.6, 0.9]), 0
+    upto_200 = train(tiny_npz, tmp_path / "last", validation_fraction=0.25, iterations=200)
+    assert upto_200["kept_iteration"] == 200 == upto_200["last"]["iteration"]
+    weights = [torch.load(tmp_path / run / "model.pt", weights_only=True) for run in ("best", "killed", "last")]
+    for name, tensor in weights[2].items():
+        assert torch.equal(weights[0][name], tensor) and torch.equal(weights[1][name], tensor), name
+    with pytest.raises(tweets_train.InputError, match="tweets.tuned.keep: best needs validation"):
+        train(tiny_npz, tmp_path / "none", keep="best")
+
+
 def test_the_model_choice_leans_towards_the_mandated_run():
     from assignment5.tweets.figures import choose_model
 

@@ -134,6 +134,7 @@ class TweetsTrain(Settings):
     kernel: str
     checkpoint_every: int
     validation_fraction: float  # > 0: that share of the training file is held out and scored
+    keep: str             # last: the final weights; best: those of the best validation evaluation
     seed: int
 
 
@@ -289,14 +290,14 @@ def _tweets_run(config: dict, run: str | None) -> dict:
     """The main run (run None) or a variant: the main settings with the variant's keys."""
     t = config["tweets"]
     if run is None:
-        per_run = {"validation_fraction": 0.0}
+        per_run = {"validation_fraction": 0.0, "keep": "last"}
     elif run == "optimizer-check":  # the other optimiser, same learning rate, a few iterations
-        per_run = {"optimizer": "sgd" if t["optimizer"] == "adam" else "adam",
+        per_run = {"optimizer": "sgd" if t["optimizer"] == "adam" else "adam", "keep": "last",
                    "iterations": t["optimizer_check"]["iterations"], "validation_fraction": 0.0}
     elif run == "tuned":
         per_run = {k: t["tuned"][k] for k in ("lr", "schedule", "batch_size", "iterations",
                                               "weight_decay", "dropout", "grad_clip",
-                                              "validation_fraction")}
+                                              "validation_fraction", "keep")}
     else:
         raise SettingsError(f"tweets run {run!r} is not one of {TWEETS_VARIANTS}")
     return _pick(t, TweetsTrain, device=config["device"], **per_run)

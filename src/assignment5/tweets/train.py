@@ -134,6 +134,9 @@ def run(s: settings.TweetsTrain, *, data: str, model: str, history: str, threads
     validation = None
     if s.validation_fraction > 0:  # trained on the rest of the training file, scored on this share
         train, validation = train.hold_out(s.validation_fraction, s.seed)
+    if s.keep == "best" and validation is None:
+        raise InputError("config key tweets.tuned.keep: best needs validation tweets "
+                         "(tweets.tuned.validation_fraction > 0)")
     sample = np.random.default_rng(s.seed).choice(len(train), min(s.train_eval_sample, len(train)),
                                                   replace=False)
     def scored(split):  # a dry run scores the first 200 tweets only
@@ -152,13 +155,14 @@ def run(s: settings.TweetsTrain, *, data: str, model: str, history: str, threads
                                s.as_dict() | {"precision": precision, "kernel": kernel,
                                               "dry_run": dry_run}, [data])
     rows, it, epoch, position, spent, step_seconds = [], 0, 0, 0, 0.0, 0.0
+    best = None  # keep: best: {"row": index into rows, "accuracy": validation, "model": weights}
     if (state := checkpoints.load()) is not None:
         net.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         schedule.load_state_dict(state["schedule"])
         scaler.load_state_dict(state["scaler"])
-        rows, it, epoch, position, spent, step_seconds = (
-            state[k] for k in ("history", "iteration", "epoch", "position", "seconds", "step_seconds"))
+        rows, it, epoch, position, spent, step_seconds, best = (
+            state[k] for k in ("history", "iteration", "epoch", "position", "seconds", "step_seconds", "best"))
         print(f"[tweets] resuming at iteration {it:,} from {checkpoints.path}")
     resumed_from = it
     clock = Stopwatch(spent)
@@ -184,6 +188,9 @@ def run(s: settings.TweetsTrain, *, data: str, model: str, history: str, threads
             if validation is not None:
                 va = evaluate(net, validation, scored(validation), precision=precision, device=device)
                 rows[-1] |= {"validation_accuracy": va["accuracy"], "validation_loss": va["loss"]}
+                if s.keep == "best" and (best is None or va["accuracy"] > best["accuracy"]):
+                    best = {"row": len(rows) - 1, "accuracy": va["accuracy"],
+                            "model": {k: v.detach().clone() for k, v in net.state_dict().items()}}
             window_loss, window_n = 0.0, 0
             print(f"[tweets] it {it:,}: train acc {tr['accuracy']:.4f} "
                   + (f"validation acc {rows[-1]['validation_accuracy']:.4f} " if validation is not None else "")
@@ -194,9 +201,10 @@ def run(s: settings.TweetsTrain, *, data: str, model: str, history: str, threads
                               "schedule": schedule.state_dict(),
                               "scaler": scaler.state_dict(), "history": rows, "iteration": it, "epoch": epoch,
                               "position": position + 1, "seconds": clock.seconds,
-                              "step_seconds": step_seconds})
+                              "step_seconds": step_seconds, "best": best})
 
-    write_model(net.state_dict(), model)
+    write_model(best["model"] if best else net.state_dict(), model)
+    kept = rows[best["row"]] if best else rows[-1]
     summary = {
         "settings": s.as_dict() | {"precision": precision, "kernel": kernel, "vocabulary": VOCAB,
                                    "device_used": describe_device(device),
@@ -208,7 +216,7 @@ def run(s: settings.TweetsTrain, *, data: str, model: str, history: str, threads
         "iterations_per_second": it / max(step_seconds, 1e-9),
         "step_seconds": step_seconds, "resumed_from_iteration": resumed_from,
         "iterations_run": s.iterations - resumed_from,
-        "history": rows, "final": rows[-1],
+        "history": rows, "final": kept, "last": rows[-1], "kept_iteration": kept["iteration"],
     }
     write_json(history, summary)
     checkpoints.clear()  # finished: a forced rerun starts afresh instead of resuming
