@@ -290,9 +290,9 @@ def _tweets_run(config: dict, run: str | None) -> dict:
     """The main run (run None) or a variant: the main settings with the variant's keys."""
     t = config["tweets"]
     if run is None:
-        per_run = {"validation_fraction": 0.0, "keep": "last"}
+        per_run = {"validation_fraction": 0.0}
     elif run == "optimizer-check":  # the other optimiser, same learning rate, a few iterations
-        per_run = {"optimizer": "sgd" if t["optimizer"] == "adam" else "adam", "keep": "last",
+        per_run = {"optimizer": "sgd" if t["optimizer"] == "adam" else "adam",
                    "iterations": t["optimizer_check"]["iterations"], "validation_fraction": 0.0}
     elif run == "tuned":
         per_run = {k: t["tuned"][k] for k in ("lr", "schedule", "batch_size", "iterations",
@@ -300,6 +300,7 @@ def _tweets_run(config: dict, run: str | None) -> dict:
                                               "validation_fraction", "keep")}
     else:
         raise SettingsError(f"tweets run {run!r} is not one of {TWEETS_VARIANTS}")
+    per_run.setdefault("keep", "last")  # only the tuned variant has validation tweets to choose by
     return _pick(t, TweetsTrain, device=config["device"], **per_run)
 
 

@@ -155,7 +155,7 @@ def run(s: settings.TweetsTrain, *, data: str, model: str, history: str, threads
                                s.as_dict() | {"precision": precision, "kernel": kernel,
                                               "dry_run": dry_run}, [data])
     rows, it, epoch, position, spent, step_seconds = [], 0, 0, 0, 0.0, 0.0
-    best = None  # keep: best: {"row": index into rows, "accuracy": validation, "model": weights}
+    best = None  # keep: best: {"row": index into rows, "model": weights}
     if (state := checkpoints.load()) is not None:
         net.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
@@ -188,8 +188,9 @@ def run(s: settings.TweetsTrain, *, data: str, model: str, history: str, threads
             if validation is not None:
                 va = evaluate(net, validation, scored(validation), precision=precision, device=device)
                 rows[-1] |= {"validation_accuracy": va["accuracy"], "validation_loss": va["loss"]}
-                if s.keep == "best" and (best is None or va["accuracy"] > best["accuracy"]):
-                    best = {"row": len(rows) - 1, "accuracy": va["accuracy"],
+                best_so_far = rows[best["row"]]["validation_accuracy"] if best else -1.0
+                if s.keep == "best" and va["accuracy"] > best_so_far:
+                    best = {"row": len(rows) - 1,
                             "model": {k: v.detach().clone() for k, v in net.state_dict().items()}}
             window_loss, window_n = 0.0, 0
             print(f"[tweets] it {it:,}: train acc {tr['accuracy']:.4f} "
