@@ -23,6 +23,29 @@ def shared_data() -> Path:
 
 
 @pytest.fixture
+def nan_loss_from_call(monkeypatch):
+    """nan_loss_from_call(module, n, part): from its n-th call on, module.train_step returns a
+    NaN loss (the result itself, or its element ``part``), as when a run diverges."""
+
+    def install(module, n: int, part: int | None = None):
+        real, calls = module.train_step, {"n": 0}
+
+        def diverging(*args, **kwargs):
+            calls["n"] += 1
+            result = real(*args, **kwargs)
+            if calls["n"] < n:
+                return result
+            if part is None:
+                return float("nan")
+            return tuple(r * float("nan") if i == part else r for i, r in enumerate(result))
+
+        monkeypatch.setattr(module, "train_step", diverging)
+        return calls
+
+    return install
+
+
+@pytest.fixture
 def kill_on_call(monkeypatch):
     """kill_on_call(module, name, n): module.<name> raises KeyboardInterrupt on its n-th call,
     as if the job were killed there; returns a function that restores the original."""

@@ -9,6 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
+from assignment5 import paths
 from assignment5.galaxy import data as gdata
 from assignment5.galaxy import train as gtrain
 from assignment5.galaxy.models import build, vae_loss
@@ -297,6 +298,25 @@ def test_a_study_run_can_follow_its_main_runs_schedule_and_stop_early(tiny_npz, 
     own = train(tiny_npz, tmp_path / "own", "conv", epochs=1)
     assert early["final_lr"] == pytest.approx(2e-3 * 0.5 * (1 + math.cos(math.pi / 4)))
     assert own["final_lr"] == 0.0 and early["iterations"] * 4 == early["schedule_iterations"]
+
+
+def test_a_diverging_study_run_stops_and_loses_while_a_main_run_fails_naming_itself(
+        tiny_npz, tmp_path, nan_loss_from_call):
+    from assignment5.galaxy import lr_study
+    from assignment5.io import read_json
+
+    calls = nan_loss_from_call(gtrain, 7, part=0)  # 54 study images: 4 batches an epoch
+    study = train(tiny_npz, tmp_path / "study", "conv", epochs=3, validation_fraction=0.25)
+    assert study["diverged_at_iteration"] == 8 and len(study["history"]) == 3  # stopped after epoch 2
+    healthy = {"final": {"test": {"mse": 0.01}}}
+    assert lr_study.score(read_json(tmp_path / "study" / "history.json"), "mse") == math.inf
+    assert lr_study.choose([(1e-2, study), (1e-3, healthy)], "mse") == 1e-3
+    assert lr_study.row(1e-2, study)["diverged_at_iteration"] == 8
+    calls["n"] = 0
+    with pytest.raises(gtrain.Diverged, match=r"main/model.pt: the training loss became nan at iteration 10 "):
+        train(tiny_npz, tmp_path / "main", "conv", epochs=3)  # 72 images: 5 batches an epoch
+    assert torch.load(paths.checkpoint_of(str(tmp_path / "main" / "model.pt")),
+                      weights_only=True)["epoch"] == 1  # the last good checkpoint stays
 
 
 def test_lr_study_picks_the_lowest_validation_error_and_main_runs_take_it(tiny_npz, tmp_path):

@@ -133,3 +133,22 @@ def test_killed_run_resumes_from_its_checkpoint(mnist, tmp_path, kill_on_call):
     for a, b in zip(reference["history"], resumed["history"]):
         assert a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-5)
         assert a["test_accuracy"] == b["test_accuracy"]
+
+
+def test_divergence_is_the_finding_without_batchnorm_and_an_error_with_it(mnist, tmp_path, nan_loss_from_call):
+    np.savez(tmp_path / "mnist.npz", **{k: v[:256] for k, v in mnist.items()})
+
+    def run(out, batch_norm):
+        s = step_settings("mnist_train", epochs=3, batch_size=64, lr=0.02, precision="fp32",
+                          train_limit=256, test_limit=128, batch_norm=batch_norm)
+        return mnist_train.run(s, data=str(tmp_path / "mnist.npz"), model=str(tmp_path / out / "model.pt"),
+                               history=str(tmp_path / out / "history.json"), threads=1)
+
+    calls = nan_loss_from_call(mnist_train, 5, part=1)  # 4 batches an epoch: epoch 2 diverges
+    without = run("without", batch_norm=False)
+    assert without["diverged_at_epoch"] == 2 and [r["epoch"] for r in without["history"]] == [1, 2]
+    calls["n"] = 0
+    with pytest.raises(mnist_train.Diverged, match=r"with/model.pt: the training loss became nan at epoch 2 "
+                                                  r"\(precision fp32, learning rate 0.02\); lower its learning rate, then"):
+        run("with", batch_norm=True)
+    assert torch.load(paths.checkpoint_of(str(tmp_path / "with" / "model.pt")), weights_only=True)["epoch"] == 1

@@ -141,6 +141,19 @@ def test_the_learning_rate_study_shows_its_choice_or_is_absent(tmp_path):
     assert "Learning-rate study" not in tex and "(Adam, the rate falling to 0 along a cosine by the last step, batch size" in tex
 
 
+def test_a_diverged_run_is_reported_where_its_numbers_would_be(tmp_path):
+    ctx = context(tmp_path)
+    original = prose(ctx)
+    assert "diverged" not in original.replace("a run that diverged", "")
+    ctx["tweets_tuned"]["diverged_at_iteration"] = 4321
+    ctx["mnist_without_batchnorm"]["diverged_at_epoch"] = 3
+    ctx["galaxy"]["lr_study"]["archs"]["conv"]["runs"][-1]["diverged_at_iteration"] = 77
+    tex = prose(ctx)
+    assert "Its training loss stopped being a finite number at iteration 4,321 (it diverged in fp32)" in tex
+    assert "its training loss stopped being a finite number in epoch 3: it diverged" in tex
+    assert "\\multicolumn{3}{c}{diverged at iteration 77}" in tex
+
+
 def test_the_pca_verdict_follows_the_numbers(tmp_path):
     ctx = context(tmp_path)
     archs, pca = ctx["galaxy"]["archs"], ctx["galaxy"]["pca"]

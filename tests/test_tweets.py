@@ -13,7 +13,7 @@ from assignment5.tweets import train as tweets_train
 from assignment5.tweets import fused_lstm
 from assignment5.tweets.model import LSTMCellLoop, Tweets, TweetLSTM
 from assignment5.io import read_json
-from assignment5 import training
+from assignment5 import paths, training
 from assignment5.training import lr_schedule
 from conftest import ROOT, step_settings
 
@@ -386,6 +386,24 @@ def test_keep_best_writes_the_best_validation_evaluations_weights_and_survives_a
         assert torch.equal(weights[0][name], tensor) and torch.equal(weights[1][name], tensor), name
     with pytest.raises(tweets_train.InputError, match="tweets.tuned.keep: best needs validation"):
         train(tiny_npz, tmp_path / "none", keep="best")
+
+
+def test_a_diverging_run_keeps_its_best_weights_or_fails_naming_the_run(tiny_npz, tmp_path,
+                                                                        nan_loss_from_call):
+    calls = nan_loss_from_call(tweets_train, 250)
+    kept = train(tiny_npz, tmp_path / "best", validation_fraction=0.25, keep="best")
+    assert kept["diverged_at_iteration"] == 250 and kept["iterations_run"] == 250
+    assert kept["last"]["iteration"] == 200 and kept["kept_iteration"] in (100, 200)
+    assert "NaN" not in (tmp_path / "best" / "history.json").read_text()  # stopped before a NaN row
+    assert not (tmp_path / "best" / "checkpoints" / "last.pt").exists()  # finished
+    calls["n"] = 0
+    with pytest.raises(training.Diverged, match=r"last/model.pt: the training loss became nan at iteration 250 "
+                                                r"\(precision fp32, learning rate 0.01\); lower its learning rate "
+                                                r"or clip its gradients \(grad_clip\), then run again"):
+        train(tiny_npz, tmp_path / "last")
+    assert not (tmp_path / "last" / "model.pt").exists()
+    state = torch.load(paths.checkpoint_of(str(tmp_path / "last" / "model.pt")), weights_only=True)
+    assert state["iteration"] == 200  # the last good checkpoint stays for a rerun
 
 
 def test_the_model_choice_leans_towards_the_mandated_run():

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from assignment5.errors import InputError
 from assignment5.io import write_model
 
 
@@ -57,8 +58,6 @@ CPU = torch.device("cpu")
 
 def resolve_device(requested: str) -> torch.device:
     """auto: the GPU when PyTorch sees one, else the CPU; cuda without a GPU is an error."""
-    from assignment5.errors import InputError
-
     if requested == "auto":
         requested = "cuda" if torch.cuda.is_available() else "cpu"
     if requested == "cuda" and not torch.cuda.is_available():
@@ -122,6 +121,23 @@ def lr_schedule(optimizer, kind: str, steps: int):
         return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
     return torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, steps) / steps)))
+
+
+class Diverged(InputError):
+    """The training loss stopped being a finite number: too large a learning rate, or a low
+    precision's overflow. Settings to change, so reported in one line like bad input."""
+
+
+def check_finite(loss: float, run: str, at: str, precision: str, lr: float, clip_key: str | None = None) -> None:
+    """Raise Diverged naming the run, the step and what to change when ``loss`` is NaN or
+    infinite (``clip_key``: the run's gradient-clipping setting, where it has one)."""
+    if math.isfinite(loss):
+        return
+    cures = ["lower its learning rate"] + ([f"clip its gradients ({clip_key})"] if clip_key else []) + (
+        ["set its precision to fp32"] if precision != "fp32" else [])
+    raise Diverged(f"{run}: the training loss became {loss} at {at} (precision {precision}, "
+                   f"learning rate {lr:g}); {', '.join(cures[:-1]) + ' or ' if len(cures) > 1 else ''}"
+                   f"{cures[-1]}, then run again")
 
 
 def file_digest(path: str | Path) -> str:

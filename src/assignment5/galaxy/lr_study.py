@@ -18,9 +18,12 @@ from assignment5.step import step_main
 
 
 def score(history: dict, select_by: str) -> float:
-    """The run's final validation error, +inf when it is not a number (a diverged run)."""
+    """The run's final validation error, +inf for a run that diverged (stopped on a non-finite
+    loss, or whose error is not a number)."""
     value = history["final"]["test"][select_by]
-    return value if isinstance(value, (int, float)) and math.isfinite(value) else math.inf
+    if history.get("diverged_at_iteration") or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return math.inf
+    return value
 
 
 def choose(runs: list[tuple[float, dict]], select_by: str) -> float:
@@ -37,6 +40,7 @@ def row(lr: float, history: dict) -> dict:
     return {"lr": lr, "epochs": history["settings"]["epochs"], "seconds": history["wall_seconds"],
             "schedule_epochs": history["settings"]["schedule_epochs"] or history["settings"]["epochs"],
             "validation": {k: final[k] for k in ("bce", "mse", "kl", "neg_elbo")},
+            "diverged_at_iteration": history.get("diverged_at_iteration"),  # absent before it was recorded
             "validation_images": history["settings"]["test_images"],
             "train_images": history["settings"]["train_images"]}
 

@@ -24,8 +24,8 @@ from assignment5 import paths, settings
 from assignment5.errors import InputError
 from assignment5.io import read_json, write_json, write_model
 from assignment5.step import step_main
-from assignment5.training import (CPU, Checkpointer, Progress, Stopwatch, autocast, bf16_supported,
-                                  describe_device, grad_scaler, held_out, lr_schedule, optimise,
+from assignment5.training import (CPU, Checkpointer, Diverged, Progress, Stopwatch, autocast,
+                                  bf16_supported, check_finite, describe_device, grad_scaler, held_out, lr_schedule, optimise,
                                   resolve_device, setup_torch)
 from assignment5.training import resolve_precision as resolve_device_precision
 
@@ -128,6 +128,21 @@ def train_step(model, optimizer, x, precision: str, kl_weight: float = 1.0, scal
     return loss, bce, kl
 
 
+def diverged(row: dict, s: settings.GalaxyTrain, run: str, precision: str, lr: float) -> int | None:
+    """The iteration at which a study run's loss stopped being finite (the run stops there and
+    its NaN validation error loses the study); a main run raises instead, keeping its last
+    checkpoint."""
+    try:
+        check_finite(row["batch_loss"] + row["train"]["neg_elbo"], run, f"iteration {row['iteration']:,}",
+                     precision, lr)
+    except Diverged as err:
+        if s.validation_fraction == 0:
+            raise
+        print(f"[galaxy:{s.arch}] {err}; a study run stops here and its rate is not chosen", flush=True)
+        return row["iteration"]
+    return None
+
+
 def make_optimizer(net, lr: float) -> torch.optim.Adam:
     """Adam with its fused kernel (one pass over the weights, on CPU and GPU alike): the default
     per-tensor Adam took half of the feed-forward VAE's step on a CPU (12.9 M weights, little
@@ -197,6 +212,7 @@ def run(s: settings.GalaxyTrain, *, data: str, model: str, history: str, threads
     clock = Stopwatch(spent)
     progress = Progress(f"galaxy:{s.arch}", total_steps, "batches",
                         done=epoch * steps_per_epoch)
+    diverged_at = None
     net.train()
     for epoch in range(epoch, s.epochs):
         order = torch.randperm(len(train), generator=generator).to(device)  # drawn on the CPU
@@ -211,13 +227,18 @@ def run(s: settings.GalaxyTrain, *, data: str, model: str, history: str, threads
             progress.update(global_step + 1)
             if recalibrate and global_step + 1 == total_steps:
                 recalibrate_batchnorm(net, train, precision, channels_last)
-            if step + 1 in eval_at:
+            if step + 1 in eval_at:  # always at the epoch's end, so before every checkpoint
                 rows.append({
                     "iteration": global_step + 1, "epoch": epoch + (step + 1) / steps_per_epoch,
                     "kl_weight": weight, "batch_loss": loss.item(),
                     "train": reconstruction_error(net, eval_train, precision, channels_last),
                     "test": reconstruction_error(net, test, precision, channels_last),
                     "seconds": clock.seconds})
+                diverged_at = diverged(rows[-1], s, str(model), precision, lr)
+                if diverged_at:
+                    break
+        if diverged_at:
+            break
         last = rows[-1]
         print(f"[galaxy:{s.arch}] epoch {epoch + 1}/{s.epochs}: test BCE/px {last['test']['bce']:.4f} "
               f"MSE/px {last['test']['mse']:.5f} KL {last['test']['kl']:.1f} ({clock.seconds:.0f}s)", flush=True)
@@ -244,7 +265,7 @@ def run(s: settings.GalaxyTrain, *, data: str, model: str, history: str, threads
                "images_per_second": images_seen / max(step_seconds, 1e-9) if images_seen else None,
                "iterations": total_steps, "schedule_iterations": schedule_steps,
                "final_lr": optimizer.param_groups[0]["lr"], "resumed_from_epoch": resumed_from,
-               "epochs_run": s.epochs - resumed_from,
+               "epochs_run": s.epochs - resumed_from, "diverged_at_iteration": diverged_at,
                "parameters": sum(p.numel() for p in net.parameters()),
                "history": rows, "final": rows[-1]}
     write_json(history, summary)

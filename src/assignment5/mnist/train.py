@@ -20,8 +20,8 @@ from assignment5 import paths, settings
 from assignment5.io import write_json, write_model
 from assignment5.mnist.model import INPUT_SIZE, VGG11
 from assignment5.step import step_main
-from assignment5.training import (Checkpointer, Progress, Stopwatch, autocast, describe_device,
-                                  grad_scaler, optimise, resolve_device, resolve_precision, setup_torch)
+from assignment5.training import (Checkpointer, Diverged, Progress, Stopwatch, autocast, check_finite,
+                                  describe_device, grad_scaler, optimise, resolve_device, resolve_precision, setup_torch)
 
 MEAN, STD = 0.1307, 0.3081  # MNIST pixel statistics
 
@@ -88,6 +88,21 @@ def evaluate(model, x, y, precision, channels_last, batch_size=1000) -> dict:
             "predictions": torch.cat(predictions).cpu()}
 
 
+def diverged(row: dict, s: settings.MnistTrain, run: str, precision: str) -> int | None:
+    """The epoch whose loss was not finite, for the run without BatchNorm (whose failure to train
+    is the finding it exists for: it stops there); a run with BatchNorm raises instead, keeping
+    the checkpoint of its last good epoch."""
+    try:
+        check_finite(row["running_train_loss"] + row["train_loss"], run, f"epoch {row['epoch']}",
+                     precision, s.lr)
+    except Diverged as err:
+        if s.batch_norm:
+            raise
+        print(f"[mnist] {err}; without BatchNorm that is the finding, so the run stops here", flush=True)
+        return row["epoch"]
+    return None
+
+
 def make_optimizer(model, s: settings.MnistTrain, steps_per_epoch: int):
     optimizer = torch.optim.SGD(model.parameters(), lr=s.lr, momentum=s.momentum,
                                 weight_decay=s.weight_decay, nesterov=s.nesterov)
@@ -136,6 +151,7 @@ def run(s: settings.MnistTrain, *, data: str, model: str, history: str, threads:
     clock = Stopwatch(spent)
     batches = 3 if dry_run else steps
     progress = Progress("mnist", s.epochs * batches, "batches", done=start_epoch * batches)
+    diverged_at = None
     for epoch in range(start_epoch, s.epochs):
         t0 = time.perf_counter()
         running = train_epoch(net, optimizer, scheduler, train_x, train_y, s.batch_size,
@@ -150,6 +166,8 @@ def run(s: settings.MnistTrain, *, data: str, model: str, history: str, threads:
                "test_loss": test_eval["loss"], "test_accuracy": test_eval["accuracy"],
                "train_seconds": train_seconds, "images_per_second": running["images"] / train_seconds}
         rows.append(row)
+        if (diverged_at := diverged(row, s, str(model), precision)):
+            break
         print(f"[mnist] epoch {epoch + 1}/{s.epochs}: train loss {row['train_loss']:.4f} "
               f"acc {row['train_accuracy']:.4f} | test loss {row['test_loss']:.4f} "
               f"acc {row['test_accuracy']:.4f} | {row['images_per_second']:.0f} img/s", flush=True)
@@ -167,7 +185,7 @@ def run(s: settings.MnistTrain, *, data: str, model: str, history: str, threads:
         "threads": torch.get_num_threads(), "wall_seconds": clock.seconds,
         "images_per_second": images / max(sum(r["train_seconds"] for r in rows), 1e-9),
         "epochs_run": s.epochs - start_epoch,
-        "resumed_from_epoch": start_epoch,
+        "resumed_from_epoch": start_epoch, "diverged_at_epoch": diverged_at,
         "history": rows, "final": rows[-1],
     }
     write_json(history, summary)

@@ -20,8 +20,8 @@ from assignment5 import paths, settings
 from assignment5.io import write_json, write_model
 from assignment5.step import step_main
 from assignment5.errors import InputError
-from assignment5.training import (CPU, Checkpointer, Progress, Stopwatch, autocast, describe_device,
-                                  grad_scaler, lr_schedule, optimise, resolve_device, resolve_precision,
+from assignment5.training import (CPU, Checkpointer, Diverged, Progress, Stopwatch, autocast, check_finite,
+                                  describe_device, grad_scaler, lr_schedule, optimise, resolve_device, resolve_precision,
                                   setup_torch)
 from assignment5.tweets.data import VOCAB
 from assignment5.tweets import fused_lstm
@@ -169,6 +169,7 @@ def run(s: settings.TweetsTrain, *, data: str, model: str, history: str, threads
     progress = Progress("tweets", s.iterations, "iterations", done=it)
     window_loss, window_n = 0.0, 0
     stream = batch_stream(train, s.batch_size, s.bucket_pool, s.seed, epoch, position)
+    diverged_at = None
     net.train()
     while it < s.iterations:
         t0 = time.perf_counter()
@@ -179,8 +180,19 @@ def run(s: settings.TweetsTrain, *, data: str, model: str, history: str, threads
         step_seconds += time.perf_counter() - t0
         window_loss, window_n = window_loss + loss, window_n + 1
         progress.update(it)
-        if it % s.eval_every == 0 or it == s.iterations:
-            tr = evaluate(net, train, sample, precision=precision, device=device)
+        evaluating = it % s.eval_every == 0 or it == s.iterations
+        tr = evaluate(net, train, sample, precision=precision, device=device) if evaluating else None
+        try:  # a non-finite step loss, or weights a step made non-finite (seen by the evaluation)
+            check_finite(loss if tr is None else loss + tr["loss"], str(model), f"iteration {it:,}",
+                         precision, s.lr, clip_key="grad_clip")
+        except Diverged as err:
+            if best is None:
+                raise
+            print(f"[tweets] {err}; stopping here and keeping the weights of iteration "
+                  f"{rows[best['row']]['iteration']:,} (keep: best)", flush=True)
+            diverged_at = it
+            break
+        if evaluating:
             te = evaluate(net, test, scored(test), precision=precision, device=device)
             rows.append({"iteration": it, "train_accuracy": tr["accuracy"], "train_loss": tr["loss"],
                          "test_accuracy": te["accuracy"], "test_loss": te["loss"],
@@ -216,7 +228,7 @@ def run(s: settings.TweetsTrain, *, data: str, model: str, history: str, threads
         "threads": torch.get_num_threads(), "wall_seconds": clock.seconds,
         "iterations_per_second": it / max(step_seconds, 1e-9),
         "step_seconds": step_seconds, "resumed_from_iteration": resumed_from,
-        "iterations_run": s.iterations - resumed_from,
+        "iterations_run": it - resumed_from, "diverged_at_iteration": diverged_at,
         "history": rows, "final": kept, "last": rows[-1], "kept_iteration": kept["iteration"],
     }
     write_json(history, summary)
