@@ -88,6 +88,15 @@ def test_architecture_table_matches_model():
     assert model(torch.zeros(2, 1, 32, 32)).shape == (2, 10)
 
 
+def test_the_scored_training_images_are_a_fixed_draw_or_all():
+    draw = mnist_train.train_sample(1000, 100, seed=0)
+    assert len(draw) == 100 == len(set(draw.tolist())) and draw.tolist() == sorted(draw.tolist())
+    assert torch.equal(draw, mnist_train.train_sample(1000, 100, seed=0))  # the same every epoch and run
+    assert not torch.equal(draw, mnist_train.train_sample(1000, 100, seed=1))
+    assert torch.equal(mnist_train.train_sample(50, None, 0), torch.arange(50))
+    assert torch.equal(mnist_train.train_sample(50, 80, 0), torch.arange(50))
+
+
 def test_a_few_batches_lower_the_loss(mnist):
     torch.manual_seed(0)
     npz = {k: v[:256] for k, v in mnist.items()}

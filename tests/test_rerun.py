@@ -61,6 +61,7 @@ READERS = {
     "mnist.idx_dir": [],                      # read only when source is idx (smoke: pypi)
     "mnist.train_limit": MNIST_TRAIN,
     "mnist.test_limit": [*MNIST_RUNS, "mnist_figures"],
+    "mnist.train_eval_sample": MNIST_RUNS,
     "mnist.batchnorm_check.epochs": ["mnist_check"],
     "mnist.batchnorm_check.train_limit": ["mnist_check"],
     "mnist.epochs": MNIST_TRAIN,

@@ -141,6 +141,14 @@ def test_the_learning_rate_study_shows_its_choice_or_is_absent(tmp_path):
     assert "Learning-rate study" not in tex and "(Adam, the rate falling to 0 along a cosine by the last step, batch size" in tex
 
 
+def test_the_mnist_training_figures_say_which_images_they_score(tmp_path):
+    ctx = context(tmp_path)
+    m = ctx["mnist_history"]["settings"]
+    assert f"a pass over all {m['train_images']:,} training images" in prose(ctx)
+    m.update(train_images=60000, train_eval_images=10000)
+    assert "a pass over a fixed random draw of 10,000 of the 60,000 training images" in prose(ctx)
+
+
 def test_a_diverged_run_is_reported_where_its_numbers_would_be(tmp_path):
     ctx = context(tmp_path)
     original = prose(ctx)

@@ -85,6 +85,7 @@ class MnistTrain(Settings):
     device: str
     train_limit: Optional[int]
     test_limit: Optional[int]
+    train_eval_sample: Optional[int]  # training images scored after each epoch (None: all)
     epochs: int
     batch_size: int
     lr: float

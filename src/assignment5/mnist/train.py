@@ -39,6 +39,15 @@ def to_input(x_uint8: torch.Tensor, channels_last: bool) -> torch.Tensor:
     return x.contiguous(memory_format=torch.channels_last) if channels_last else x
 
 
+def train_sample(n: int, size: int | None, seed: int) -> torch.Tensor:
+    """Indices of the training images scored after each epoch: all, or a fixed random draw of
+    ``size`` (sorted). A pass over all 60,000 took 22 % as long as an epoch's training (fp32,
+    2-core CPU): a sample of 10,000 estimates the training figures to about 0.1 point."""
+    if size is None or size >= n:
+        return torch.arange(n)
+    return torch.randperm(n, generator=torch.Generator().manual_seed(seed + 1))[:size].sort().values
+
+
 def train_step(model, optimizer, inputs, targets, precision: str, scaler=None):
     """One optimiser step; returns the (float32) logits and the loss tensor."""
     with autocast(precision, inputs.device):
@@ -129,6 +138,8 @@ def run(s: settings.MnistTrain, *, data: str, model: str, history: str, threads:
     # resident on the device: uint8 images are small (60,000 x 32 x 32 bytes)
     train_x, train_y = (t.to(device) for t in load_split(npz, "train", s.train_limit))
     test_x, test_y = (t.to(device) for t in load_split(npz, "test", s.test_limit))
+    scored = train_sample(len(train_x), s.train_eval_sample, s.seed).to(device)
+    train_x_scored, train_y_scored = train_x[scored], train_y[scored]
 
     net = VGG11(batch_norm=s.batch_norm).to(device)
     if s.channels_last:
@@ -159,7 +170,7 @@ def run(s: settings.MnistTrain, *, data: str, model: str, history: str, threads:
                               max_batches=3 if dry_run else None, progress=progress,
                               done=epoch * batches, scaler=scaler)
         train_seconds = time.perf_counter() - t0
-        train_eval = evaluate(net, train_x, train_y, precision, s.channels_last)
+        train_eval = evaluate(net, train_x_scored, train_y_scored, precision, s.channels_last)
         test_eval = evaluate(net, test_x, test_y, precision, s.channels_last)
         row = {"epoch": epoch + 1, "train_loss": train_eval["loss"], "train_accuracy": train_eval["accuracy"],
                "running_train_loss": running["loss"], "running_train_accuracy": running["accuracy"],
@@ -180,7 +191,7 @@ def run(s: settings.MnistTrain, *, data: str, model: str, history: str, threads:
     images = sum(r["train_seconds"] * r["images_per_second"] for r in rows)
     summary = {
         "settings": s.as_dict() | {"precision": precision, "device_used": describe_device(device),
-                                   "train_images": len(train_x),
+                                   "train_images": len(train_x), "train_eval_images": len(scored),
                                    "test_images": len(test_x), "dry_run": dry_run},
         "threads": torch.get_num_threads(), "wall_seconds": clock.seconds,
         "images_per_second": images / max(sum(r["train_seconds"] for r in rows), 1e-9),
