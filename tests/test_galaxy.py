@@ -308,6 +308,7 @@ def test_a_diverging_study_run_stops_and_loses_while_a_main_run_fails_naming_its
     calls = nan_loss_from_call(gtrain, 7, part=0)  # 54 study images: 4 batches an epoch
     study = train(tiny_npz, tmp_path / "study", "conv", epochs=3, validation_fraction=0.25)
     assert study["diverged_at_iteration"] == 8 and len(study["history"]) == 3  # stopped after epoch 2
+    assert study["epochs_run"] == 2
     healthy = {"final": {"test": {"mse": 0.01}}}
     assert lr_study.score(read_json(tmp_path / "study" / "history.json"), "mse") == math.inf
     assert lr_study.choose([(1e-2, study), (1e-3, healthy)], "mse") == 1e-3

@@ -156,6 +156,7 @@ def test_divergence_is_the_finding_without_batchnorm_and_an_error_with_it(mnist,
     calls = nan_loss_from_call(mnist_train, 5, part=1)  # 4 batches an epoch: epoch 2 diverges
     without = run("without", batch_norm=False)
     assert without["diverged_at_epoch"] == 2 and [r["epoch"] for r in without["history"]] == [1, 2]
+    assert without["epochs_run"] == 2
     calls["n"] = 0
     with pytest.raises(mnist_train.Diverged, match=r"with/model.pt: the training loss became nan at epoch 2 "
                                                   r"\(precision fp32, learning rate 0.02\); lower its learning rate, then"):

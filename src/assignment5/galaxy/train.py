@@ -250,7 +250,8 @@ def run(s: settings.GalaxyTrain, *, data: str, model: str, history: str, threads
 
     write_model({"arch": s.arch, "latent_dim": s.latent_dim, "size": size,
                  "state_dict": net.state_dict()}, model)
-    images_seen = (s.epochs - resumed_from) * len(train)
+    epochs_run = rows[-1]["epoch"] - resumed_from  # fewer than asked when the run diverged
+    images_seen = round(epochs_run * len(train))
     summary = {"settings": s.as_dict() | {"lr": lr, "lr_from": lr_from,
                                           "evaluated_on": "validation" if s.validation_fraction > 0 else "test",
                                           "batchnorm_recalibrated": recalibrate,
@@ -265,7 +266,7 @@ def run(s: settings.GalaxyTrain, *, data: str, model: str, history: str, threads
                "images_per_second": images_seen / max(step_seconds, 1e-9) if images_seen else None,
                "iterations": total_steps, "schedule_iterations": schedule_steps,
                "final_lr": optimizer.param_groups[0]["lr"], "resumed_from_epoch": resumed_from,
-               "epochs_run": s.epochs - resumed_from, "diverged_at_iteration": diverged_at,
+               "epochs_run": epochs_run, "diverged_at_iteration": diverged_at,
                "parameters": sum(p.numel() for p in net.parameters()),
                "history": rows, "final": rows[-1]}
     write_json(history, summary)

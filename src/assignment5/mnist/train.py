@@ -195,7 +195,7 @@ def run(s: settings.MnistTrain, *, data: str, model: str, history: str, threads:
                                    "test_images": len(test_x), "dry_run": dry_run},
         "threads": torch.get_num_threads(), "wall_seconds": clock.seconds,
         "images_per_second": images / max(sum(r["train_seconds"] for r in rows), 1e-9),
-        "epochs_run": s.epochs - start_epoch,
+        "epochs_run": rows[-1]["epoch"] - start_epoch,  # fewer than asked when the run diverged
         "resumed_from_epoch": start_epoch, "diverged_at_epoch": diverged_at,
         "history": rows, "final": rows[-1],
     }
