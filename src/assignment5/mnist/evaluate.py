@@ -33,13 +33,14 @@ def halvings(side: int, pools: int) -> list[int]:
     return sides
 
 
-def plot_curves(history: list[dict], path) -> None:
+def plot_curves(history: list[dict], path, scored: str = "full pass") -> None:
+    """``scored``: what the eval-mode training figures were computed on (the legend says it)."""
     epochs = [h["epoch"] for h in history]
     fig, axes = plt.subplots(2, 2, figsize=(6.4, 4.4), sharex=True)
     panels = [("test_accuracy", "(a) test accuracy"), ("train_accuracy", "(b) training accuracy"),
               ("test_loss", "(c) test loss"), ("train_loss", "(d) training loss")]
     for ax, (key, title) in zip(axes.flat, panels):
-        ax.plot(epochs, [h[key] for h in history], "o-", ms=3, label="full pass, eval mode")
+        ax.plot(epochs, [h[key] for h in history], "o-", ms=3, label=f"{scored}, eval mode")
         if key.startswith("train"):
             ax.plot(epochs, [h[f"running_{key}"] for h in history], "s--", ms=3, alpha=0.7,
                     label="running average, train mode")
@@ -117,7 +118,10 @@ def run(s: settings.MnistFigures, *, data: str, model: str, history: str, evalua
     write_json(evaluation, out)
     if table:
         write_tsv(table, summary["history"])
-    plot_curves(summary["history"], figures[0])
+    st = summary["settings"]
+    scored = ("full pass" if st["train_eval_images"] >= st["train_images"]
+              else f"{st['train_eval_images']:,} of {st['train_images']:,} images")
+    plot_curves(summary["history"], figures[0], scored)
     plot_confusion(matrix, figures[1])
     originals = npz["test_x"][: len(true)][wrong] / 255.0
     plot_mistakes(originals, true[wrong], pred[wrong], figures[2], s.misclassified_shown)
