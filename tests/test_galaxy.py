@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from assignment5 import paths
+from assignment5 import paths, training
 from assignment5.galaxy import data as gdata
 from assignment5.galaxy import train as gtrain
 from assignment5.galaxy.models import build, vae_loss
@@ -314,7 +314,7 @@ def test_a_diverging_study_run_stops_and_loses_while_a_main_run_fails_naming_its
     assert lr_study.choose([(1e-2, study), (1e-3, healthy)], "mse") == 1e-3
     assert lr_study.row(1e-2, study)["diverged_at_iteration"] == 8
     calls["n"] = 0
-    with pytest.raises(gtrain.Diverged, match=r"main/model.pt: the training loss became nan at iteration 10 "):
+    with pytest.raises(training.Diverged, match=r"main/model.pt: the training loss became nan at iteration 10 "):
         train(tiny_npz, tmp_path / "main", "conv", epochs=3)  # 72 images: 5 batches an epoch
     assert torch.load(paths.checkpoint_of(str(tmp_path / "main" / "model.pt")),
                       weights_only=True)["epoch"] == 1  # the last good checkpoint stays

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from assignment5 import paths
+from assignment5 import paths, training
 from assignment5.mnist import data as mnist_data
 from assignment5.mnist.model import VGG11, layer_table
 from assignment5.mnist import train as mnist_train
@@ -158,7 +158,7 @@ def test_divergence_is_the_finding_without_batchnorm_and_an_error_with_it(mnist,
     assert without["diverged_at_epoch"] == 2 and [r["epoch"] for r in without["history"]] == [1, 2]
     assert without["epochs_run"] == 2
     calls["n"] = 0
-    with pytest.raises(mnist_train.Diverged, match=r"with/model.pt: the training loss became nan at epoch 2 "
+    with pytest.raises(training.Diverged, match=r"with/model.pt: the training loss became nan at epoch 2 "
                                                   r"\(precision fp32, learning rate 0.02\); lower its learning rate, then"):
         run("with", batch_norm=True)
     assert torch.load(paths.checkpoint_of(str(tmp_path / "with" / "model.pt")), weights_only=True)["epoch"] == 1

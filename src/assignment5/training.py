@@ -128,16 +128,23 @@ class Diverged(InputError):
     precision's overflow. Settings to change, so reported in one line like bad input."""
 
 
-def check_finite(loss: float, run: str, at: str, precision: str, lr: float, clip_key: str | None = None) -> None:
-    """Raise Diverged naming the run, the step and what to change when ``loss`` is NaN or
-    infinite (``clip_key``: the run's gradient-clipping setting, where it has one)."""
+def diverged(loss: float, run: str, at: tuple[str, int], precision: str, lr: float, *,
+             stop_reason: str | None = None, clip_key: str | None = None) -> bool:
+    """False while ``loss`` is finite. Otherwise a message naming the run, the step (``at``: unit
+    and number, formatted only then) and what to change (``clip_key``: the run's gradient-clipping
+    setting, where it has one): raised as Diverged, or, for a run whose divergence is itself a
+    result (``stop_reason`` says why), printed, and True returned: the run stops and records it."""
     if math.isfinite(loss):
-        return
+        return False
     cures = ["lower its learning rate"] + ([f"clip its gradients ({clip_key})"] if clip_key else []) + (
         ["set its precision to fp32"] if precision != "fp32" else [])
-    raise Diverged(f"{run}: the training loss became {loss} at {at} (precision {precision}, "
-                   f"learning rate {lr:g}); {', '.join(cures[:-1]) + ' or ' if len(cures) > 1 else ''}"
-                   f"{cures[-1]}, then run again")
+    message = (f"{run}: the training loss became {loss} at {at[0]} {at[1]:,} (precision {precision}, "
+               f"learning rate {lr:g}); {', '.join(cures[:-1]) + ' or ' if len(cures) > 1 else ''}"
+               f"{cures[-1]}, then run again")
+    if stop_reason is None:
+        raise Diverged(message)
+    print(f"{message}; {stop_reason}", flush=True)
+    return True
 
 
 def file_digest(path: str | Path) -> str:

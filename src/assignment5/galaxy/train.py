@@ -24,8 +24,8 @@ from assignment5 import paths, settings
 from assignment5.errors import InputError
 from assignment5.io import read_json, write_json, write_model
 from assignment5.step import step_main
-from assignment5.training import (CPU, Checkpointer, Diverged, Progress, Stopwatch, autocast,
-                                  bf16_supported, check_finite, describe_device, grad_scaler, held_out, lr_schedule, optimise,
+from assignment5.training import (CPU, Checkpointer, Progress, Stopwatch, autocast, bf16_supported,
+                                  describe_device, diverged, grad_scaler, held_out, lr_schedule, optimise,
                                   resolve_device, setup_torch)
 from assignment5.training import resolve_precision as resolve_device_precision
 
@@ -128,21 +128,6 @@ def train_step(model, optimizer, x, precision: str, kl_weight: float = 1.0, scal
     return loss, bce, kl
 
 
-def diverged(row: dict, s: settings.GalaxyTrain, run: str, precision: str, lr: float) -> int | None:
-    """The iteration at which a study run's loss stopped being finite (the run stops there and
-    its NaN validation error loses the study); a main run raises instead, keeping its last
-    checkpoint."""
-    try:
-        check_finite(row["batch_loss"] + row["train"]["neg_elbo"], run, f"iteration {row['iteration']:,}",
-                     precision, lr)
-    except Diverged as err:
-        if s.validation_fraction == 0:
-            raise
-        print(f"[galaxy:{s.arch}] {err}; a study run stops here and its rate is not chosen", flush=True)
-        return row["iteration"]
-    return None
-
-
 def make_optimizer(net, lr: float) -> torch.optim.Adam:
     """Adam with its fused kernel (one pass over the weights, on CPU and GPU alike): the default
     per-tensor Adam took half of the feed-forward VAE's step on a CPU (12.9 M weights, little
@@ -234,8 +219,11 @@ def run(s: settings.GalaxyTrain, *, data: str, model: str, history: str, threads
                     "train": reconstruction_error(net, eval_train, precision, channels_last),
                     "test": reconstruction_error(net, test, precision, channels_last),
                     "seconds": clock.seconds})
-                diverged_at = diverged(rows[-1], s, str(model), precision, lr)
-                if diverged_at:
+                if diverged(rows[-1]["batch_loss"] + rows[-1]["train"]["neg_elbo"], str(model),
+                            ("iteration", global_step + 1), precision, lr, stop_reason=(
+                                "a study run stops here and its rate is not chosen" if s.validation_fraction > 0
+                                else None)):
+                    diverged_at = global_step + 1
                     break
         if diverged_at:
             break

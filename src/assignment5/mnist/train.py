@@ -20,8 +20,8 @@ from assignment5 import paths, settings
 from assignment5.io import write_json, write_model
 from assignment5.mnist.model import INPUT_SIZE, VGG11
 from assignment5.step import step_main
-from assignment5.training import (Checkpointer, Diverged, Progress, Stopwatch, autocast, check_finite,
-                                  describe_device, grad_scaler, optimise, resolve_device, resolve_precision, setup_torch)
+from assignment5.training import (Checkpointer, Progress, Stopwatch, autocast, describe_device, diverged,
+                                  grad_scaler, optimise, resolve_device, resolve_precision, setup_torch)
 
 MEAN, STD = 0.1307, 0.3081  # MNIST pixel statistics
 
@@ -97,21 +97,6 @@ def evaluate(model, x, y, precision, channels_last, batch_size=1000) -> dict:
             "predictions": torch.cat(predictions).cpu()}
 
 
-def diverged(row: dict, s: settings.MnistTrain, run: str, precision: str) -> int | None:
-    """The epoch whose loss was not finite, for the run without BatchNorm (whose failure to train
-    is the finding it exists for: it stops there); a run with BatchNorm raises instead, keeping
-    the checkpoint of its last good epoch."""
-    try:
-        check_finite(row["running_train_loss"] + row["train_loss"], run, f"epoch {row['epoch']}",
-                     precision, s.lr)
-    except Diverged as err:
-        if s.batch_norm:
-            raise
-        print(f"[mnist] {err}; without BatchNorm that is the finding, so the run stops here", flush=True)
-        return row["epoch"]
-    return None
-
-
 def make_optimizer(model, s: settings.MnistTrain, steps_per_epoch: int):
     optimizer = torch.optim.SGD(model.parameters(), lr=s.lr, momentum=s.momentum,
                                 weight_decay=s.weight_decay, nesterov=s.nesterov)
@@ -177,7 +162,10 @@ def run(s: settings.MnistTrain, *, data: str, model: str, history: str, threads:
                "test_loss": test_eval["loss"], "test_accuracy": test_eval["accuracy"],
                "train_seconds": train_seconds, "images_per_second": running["images"] / train_seconds}
         rows.append(row)
-        if (diverged_at := diverged(row, s, str(model), precision)):
+        # without BatchNorm, failing to train is the finding that run exists for
+        if diverged(row["running_train_loss"] + row["train_loss"], str(model), ("epoch", epoch + 1), precision,
+                    s.lr, stop_reason=None if s.batch_norm else "without BatchNorm that is the finding"):
+            diverged_at = epoch + 1
             break
         print(f"[mnist] epoch {epoch + 1}/{s.epochs}: train loss {row['train_loss']:.4f} "
               f"acc {row['train_accuracy']:.4f} | test loss {row['test_loss']:.4f} "

@@ -20,8 +20,8 @@ from assignment5 import paths, settings
 from assignment5.io import write_json, write_model
 from assignment5.step import step_main
 from assignment5.errors import InputError
-from assignment5.training import (CPU, Checkpointer, Diverged, Progress, Stopwatch, autocast, check_finite,
-                                  describe_device, grad_scaler, lr_schedule, optimise, resolve_device, resolve_precision,
+from assignment5.training import (CPU, Checkpointer, Progress, Stopwatch, autocast, describe_device, diverged,
+                                  grad_scaler, lr_schedule, optimise, resolve_device, resolve_precision,
                                   setup_torch)
 from assignment5.tweets.data import VOCAB
 from assignment5.tweets import fused_lstm
@@ -182,14 +182,10 @@ def run(s: settings.TweetsTrain, *, data: str, model: str, history: str, threads
         progress.update(it)
         evaluating = it % s.eval_every == 0 or it == s.iterations
         tr = evaluate(net, train, sample, precision=precision, device=device) if evaluating else None
-        try:  # a non-finite step loss, or weights a step made non-finite (seen by the evaluation)
-            check_finite(loss if tr is None else loss + tr["loss"], str(model), f"iteration {it:,}",
-                         precision, s.lr, clip_key="grad_clip")
-        except Diverged as err:
-            if best is None:
-                raise
-            print(f"[tweets] {err}; stopping here and keeping the weights of iteration "
-                  f"{rows[best['row']]['iteration']:,} (keep: best)", flush=True)
+        # a non-finite step loss, or weights a step made non-finite (seen by the evaluation)
+        if diverged(loss if tr is None else loss + tr["loss"], str(model), ("iteration", it), precision,
+                    s.lr, stop_reason="stopping here with the best weights so far (keep: best)" if best else None,
+                    clip_key="grad_clip"):
             diverged_at = it
             break
         if evaluating:
