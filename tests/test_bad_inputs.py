@@ -194,6 +194,61 @@ def test_failed_tweets_data_keeps_the_earlier_output(tmp_path):
     assert (out.read_bytes(), stats.read_bytes()) == before
 
 
+@pytest.fixture
+def web(tmp_path):
+    """A local HTTP server over tmp_path/www: (base URL, folder)."""
+    import functools
+    import http.server
+    import threading
+
+    folder = tmp_path / "www"
+    folder.mkdir()
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Quiet, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", folder
+    server.shutdown()
+
+
+def test_a_download_is_used_only_when_its_checksum_matches(tmp_path, web):
+    import hashlib
+
+    base, www = web
+    body = b"text,label\nhappy,1\nsad,0\n"
+    (www / "t.csv").write_bytes(body)
+    digest = hashlib.sha256(body).hexdigest()
+    urls = {"train_url": f"{base}/t.csv", "test_url": f"{base}/t.csv"}
+    out, stats = tmp_path / "t.npz", tmp_path / "stats.json"
+
+    def run(**overrides):
+        s = step_settings("tweets_data", **(urls | {"train_sha256": digest, "test_sha256": digest,
+                                                    "max_download_mb": 1} | overrides))
+        return tdata.run(s, train_csv=None, test_csv=None, out=str(out), stats=str(stats))
+
+    run()
+    assert read_stats(stats)["train"]["kept"] == 2
+    before = out.read_bytes(), stats.read_bytes()
+    with pytest.raises(tdata.TweetDataError, match=rf"t\.csv: downloaded \({len(body)} bytes, sha256 {digest}\) but "
+                       rf"not used: tweets\.test_sha256 is not set.*set tweets\.test_sha256: {digest}"):
+        run(test_sha256=None)
+    with pytest.raises(tdata.TweetDataError, match=r"does not match tweets\.train_sha256 = 0{64}; .*not used"):
+        run(train_sha256="0" * 64)
+    with pytest.raises(tdata.TweetDataError, match=r"larger than tweets\.max_download_mb = 1e-05 MB"):
+        run(max_download_mb=1e-5)
+    with pytest.raises(tdata.TweetDataError, match=r"missing\.csv: download failed \(HTTP Error 404"):
+        run(train_url=f"{base}/missing.csv")
+    assert (out.read_bytes(), stats.read_bytes()) == before   # nothing a failed download touched
+
+
+def read_stats(path):
+    import json
+    return json.loads(Path(path).read_text())
+
+
 # --- Galaxy Zoo -------------------------------------------------------------------------------
 
 def galaxy_folder(tmp_path, n=12, labels=None, suffix=".jpg"):

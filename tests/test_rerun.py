@@ -79,6 +79,9 @@ READERS = {
     "mnist.seed": MNIST_RUNS,
     "tweets.train_url": [],                   # read only when both URLs are set
     "tweets.test_url": [],
+    "tweets.train_sha256": [],                # so are the downloads' checks
+    "tweets.test_sha256": [],
+    "tweets.max_download_mb": [],
     "tweets.malformed_rows": ["tweets_data"],
     "tweets.max_malformed_fraction": ["tweets_data"],
     "tweets.max_length": ["tweets_data"],
@@ -198,7 +201,7 @@ def changed(key: str, value, data_dir_copy: str):
         return not value
     if value is None:
         return "https://example.org/x.csv" if key.endswith("_url") else (
-            "/nowhere" if key.endswith("_dir") else 7)
+            "/nowhere" if key.endswith("_dir") else "0" * 64 if key.endswith("_sha256") else 7)
     if isinstance(value, int):
         return value - 1 if value > 1 else value + 1
     if isinstance(value, float):

@@ -110,6 +110,9 @@ class MnistFigures(Settings):
 class TweetsData(Settings):
     train_url: Optional[str]
     test_url: Optional[str]
+    train_sha256: Optional[str]
+    test_sha256: Optional[str]
+    max_download_mb: Optional[float]
     malformed_rows: str
     max_malformed_fraction: float
     max_length: int
@@ -271,6 +274,7 @@ def _pick(section: dict, cls, **extra) -> dict:
 
 
 TWEETS_VARIANTS = ("optimizer-check", "tuned")
+DOWNLOAD_KEYS = ("train_url", "test_url", "train_sha256", "test_sha256", "max_download_mb")
 BATCHNORM_CHECK = ("with-batchnorm", "without-batchnorm")
 
 
@@ -345,9 +349,9 @@ def for_step(config: dict, step: str, run: str | None = None) -> dict:
         "mnist_train": lambda: _mnist_run(config, None),
         "mnist_check": lambda: _mnist_run(config, run),
         "mnist_figures": lambda: _pick(m, MnistFigures, device=device),
-        # the URLs are read only when both are set (else the files under data_dir are)
+        # the URLs (and their checks) are read only when both are set (else the files under data_dir are)
         "tweets_data": lambda: _pick(t, TweetsData, **(
-            {} if t["train_url"] and t["test_url"] else {"train_url": None, "test_url": None})),
+            {} if t["train_url"] and t["test_url"] else dict.fromkeys(DOWNLOAD_KEYS))),
         "tweets_train": lambda: _tweets_run(config, None),
         "tweets_variant": lambda: _tweets_run(config, run),
         "tweets_figures": lambda: _pick(t, TweetsFigures, device=device),

@@ -11,13 +11,15 @@ Tweets longer than max_length are truncated.
 
 Refused with the file and line named: a file that is not UTF-8 (a BOM is fine), a wrong header,
 an unbalanced quote (it would swallow the rows after it), a field over the CSV size limit, a
-share of malformed rows above max_malformed_fraction, and a training set with one class.
+share of malformed rows above max_malformed_fraction, and a training set with one class. A file
+downloaded from tweets.train_url / test_url is used only when its sha256 matches the config's.
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
+import http.client
 import io
 import re
 import unicodedata
@@ -173,16 +175,42 @@ def check_quality(name: str, labels: list[int], report: Report, max_fraction: fl
                              "both 0 (negative) and 1 (positive)")
 
 
-def read_source(split: str, path: str | None, url: str | None) -> tuple[str, str]:
+def download(url: str, split: str, expected_sha256: str | None, max_mb: float) -> bytes:
+    """The file at ``url``, read in blocks up to ``max_mb`` and used only when its sha256 matches
+    the configured one; without one, the error gives the digest to check and pin."""
+    key, digest, blocks, size = f"tweets.{split}_sha256", hashlib.sha256(), [], 0
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response:
+            for block in iter(lambda: response.read(1 << 20), b""):
+                size += len(block)
+                if size > max_mb * 1e6:
+                    raise TweetDataError(f"{url}: larger than tweets.max_download_mb = {max_mb:g} MB; "
+                                         "check the URL, or raise that limit if the file is right")
+                digest.update(block)
+                blocks.append(block)
+    except (OSError, http.client.HTTPException) as err:  # URLError, HTTPError, timeouts are OSErrors
+        raise TweetDataError(f"{url}: download failed ({err}); check the URL and the network, or "
+                             "put the file in <data_dir>/tweets/ and set both URLs to null") from err
+    got = digest.hexdigest()
+    if expected_sha256 is None:
+        raise TweetDataError(f"{url}: downloaded ({size:,} bytes, sha256 {got}) but not used: {key} "
+                             f"is not set. Check that this is the file you expect, then set {key}: {got}")
+    if got != expected_sha256.lower():
+        raise TweetDataError(f"{url}: sha256 {got} does not match {key} = {expected_sha256}; the file "
+                             "changed or is not the one expected, so it was not used")
+    return b"".join(blocks)
+
+
+def read_source(split: str, path: str | None, url: str | None, expected_sha256: str | None = None,
+                max_download_mb: float = 0) -> tuple[str, str]:
     """The CSV text of one split and a name for messages."""
     if url:
-        with urllib.request.urlopen(url, timeout=60) as response:
-            return decode(response.read(), url), url
+        return decode(download(url, split, expected_sha256, max_download_mb), url), url
     if not path or not Path(path).is_file():
         raise TweetDataError(
             f"missing {path}: put {FILES['train']} and {FILES['test']} (CSV, header 'text,label', "
             "label 0 negative / 1 positive) in <data_dir>/tweets/, set data_dir in the config, "
-            "or set tweets.train_url and tweets.test_url")
+            "or set tweets.train_url and tweets.test_url (with their sha256)")
     return decode(Path(path).read_bytes(), str(path)), str(path)
 
 
@@ -216,7 +244,8 @@ def run(s: settings.TweetsData, *, train_csv: str | None, test_csv: str | None, 
     arrays, summary = {}, {"non_ascii_rule": "NFKD fold, combining marks dropped, rest -> code 26 (SUB)",
                            "max_length": s.max_length}
     for split, path in (("train", train_csv), ("test", test_csv)):
-        text, name = read_source(split, path, getattr(s, f"{split}_url"))
+        text, name = read_source(split, path, getattr(s, f"{split}_url"), getattr(s, f"{split}_sha256"),
+                                 s.max_download_mb)
         texts, labels, report = parse_csv(text, name, s.max_length, s.malformed_rows,
                                           s.max_malformed_fraction)
         for line, problem in report.malformed[:20]:
