@@ -279,6 +279,8 @@ def test_a_split_without_test_images_is_an_error(tmp_path):
     folder, _ = galaxy_folder(tmp_path, n=2)
     with pytest.raises(gdata.GalaxyDataError, match="no test images: raise galaxy.limit"):
         prep(folder, test_fraction=0.001)
+    with pytest.raises(gdata.GalaxyDataError, match=r"0 training images \(at least 2 are needed\)"):
+        prep(folder, test_fraction=0.9999)
 
 
 @pytest.mark.parametrize("row, message", [

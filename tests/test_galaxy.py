@@ -174,6 +174,27 @@ def test_short_training_lowers_the_loss(tiny_npz, tmp_path, arch):
     assert last["neg_elbo"] < first["neg_elbo"] and last["mse"] < first["mse"]
 
 
+def test_no_batch_of_one_image_reaches_batchnorm():
+    assert [(b.start, b.stop) for b in training.batch_slices(9, 4)] == [(0, 4), (4, 9)]   # 4 + 5, not 4 + 4 + 1
+    assert [(b.start, b.stop) for b in training.batch_slices(8, 4)] == [(0, 4), (4, 8)]
+    assert [(b.start, b.stop) for b in training.batch_slices(3, 4)] == [(0, 3)]
+    for n in range(2, 40):
+        for size in range(1, 12):
+            batches = training.batch_slices(n, size)
+            assert sum(b.stop - b.start for b in batches) == n and batches[0].start == 0
+            assert all(a.stop == b.start for a, b in zip(batches, batches[1:]))
+            assert size == 1 or min(b.stop - b.start for b in batches) >= 2
+
+
+@pytest.mark.parametrize("arch", ["conv", "resnet"])
+def test_a_training_set_that_leaves_one_image_over_trains(tiny_npz, tmp_path, arch):
+    # 72 training images in batches of 71: at 32 px both networks end in 1x1 BatchNorm layers,
+    # which a batch of one image would make fail
+    summary = train(tiny_npz, tmp_path, arch, epochs=1, batch_size=71)
+    assert summary["history"][-1]["iteration"] == 1
+    gtrain.recalibrate_batchnorm(build(arch, 4, 32), torch.rand(257, 3, 32, 32).mul(255).byte(), "fp32", False)
+
+
 def test_batchnorm_recalibration_averages_over_all_images_and_keeps_the_momentum():
     images = torch.randint(0, 256, (8, 3, 4, 4), dtype=torch.uint8)
     bn = torch.nn.BatchNorm2d(3)

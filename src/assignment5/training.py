@@ -123,6 +123,16 @@ def lr_schedule(optimizer, kind: str, steps: int):
         optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, steps) / steps)))
 
 
+def batch_slices(n: int, batch_size: int) -> list[slice]:
+    """Consecutive batches of ``batch_size`` covering ``n`` items, except that a last batch of one
+    joins the batch before it: BatchNorm cannot normalise a single value per channel in training
+    mode (the VAEs at 32 px end in 1x1 maps), and which batch sizes leave one depends on the data."""
+    starts = list(range(0, n, batch_size))
+    if len(starts) > 1 and n - starts[-1] == 1:
+        starts.pop()
+    return [slice(a, b) for a, b in zip(starts, starts[1:] + [n])]
+
+
 class Diverged(InputError):
     """The training loss stopped being a finite number: too large a learning rate, or a low
     precision's overflow. Settings to change, so reported in one line like bad input."""

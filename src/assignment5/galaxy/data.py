@@ -208,10 +208,11 @@ def preprocess(s: settings.GalaxyData, labels_path: Path, image_dir: Path,
                               f"(first: {bad[0]['file']}: {bad[0]['error']})")
     images = images[:used]
     test = np.array([in_test_split(i, s.test_fraction) for i in ids], dtype=bool)
-    if test.all() or not test.any():
-        raise GalaxyDataError(
-            f"the split of {len(ids)} images has {'no training' if test.all() else 'no test'} images: "
-            f"raise galaxy.limit or adjust galaxy.test_fraction (now {s.test_fraction})")
+    n_train = int((~test).sum())
+    if n_train < 2 or not test.any():  # BatchNorm cannot train on one image
+        problem = "no test images" if not test.any() else f"{n_train} training images (at least 2 are needed)"
+        raise GalaxyDataError(f"the split of {len(ids)} images has {problem}: raise galaxy.limit or "
+                              f"adjust galaxy.test_fraction (now {s.test_fraction})")
     classes = sorted({labels[i][0] for i in ids})
     arrays = {
         "images": images,

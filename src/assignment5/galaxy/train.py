@@ -24,7 +24,7 @@ from assignment5 import paths, settings
 from assignment5.errors import InputError
 from assignment5.io import read_json, write_json, write_model
 from assignment5.step import step_main
-from assignment5.training import (CPU, Checkpointer, Progress, Stopwatch, autocast, bf16_supported,
+from assignment5.training import (CPU, Checkpointer, Progress, Stopwatch, autocast, batch_slices, bf16_supported,
                                   describe_device, diverged, grad_scaler, held_out, lr_schedule, optimise,
                                   resolve_device, setup_torch)
 from assignment5.training import resolve_precision as resolve_device_precision
@@ -110,8 +110,8 @@ def recalibrate_batchnorm(model, images, precision, channels_last, batch_size=25
         m.reset_running_stats()
         m.momentum = None  # cumulative average
     model.train()
-    for start in range(0, len(images), batch_size):
-        x = as_float(images[start: start + batch_size], channels_last)
+    for batch in batch_slices(len(images), batch_size):
+        x = as_float(images[batch], channels_last)
         with autocast(precision, x.device):
             model(x)
     for m, momentum in zip(layers, momenta):
@@ -171,7 +171,8 @@ def run(s: settings.GalaxyTrain, *, data: str, model: str, history: str, threads
         net = net.to(memory_format=torch.channels_last)
     optimizer = make_optimizer(net, lr)
     scaler = grad_scaler(precision, device)
-    steps_per_epoch = -(-len(train) // s.batch_size)
+    batches = batch_slices(len(train), s.batch_size)
+    steps_per_epoch = len(batches)
     total_steps = s.epochs * steps_per_epoch
     recalibrate = s.recalibrate_batchnorm and bool(batchnorm_layers(net))
     schedule_steps = max(s.schedule_epochs or 0, s.epochs) * steps_per_epoch  # beyond total_steps: stops early
@@ -203,7 +204,7 @@ def run(s: settings.GalaxyTrain, *, data: str, model: str, history: str, threads
         order = torch.randperm(len(train), generator=generator).to(device)  # drawn on the CPU
         for step in range(steps_per_epoch):
             t0 = time.perf_counter()
-            x = as_float(train[order[step * s.batch_size: (step + 1) * s.batch_size]], channels_last)
+            x = as_float(train[order[batches[step]]], channels_last)
             global_step = epoch * steps_per_epoch + step
             weight = kl_weight(global_step, steps_per_epoch, s.beta, s.kl_warmup_epochs)
             loss, bce, kl = train_step(net, optimizer, x, precision, weight, scaler)

@@ -20,8 +20,8 @@ from assignment5 import paths, settings
 from assignment5.io import write_json, write_model
 from assignment5.mnist.model import INPUT_SIZE, VGG11
 from assignment5.step import step_main
-from assignment5.training import (Checkpointer, Progress, Stopwatch, autocast, describe_device, diverged,
-                                  grad_scaler, optimise, resolve_device, resolve_precision, setup_torch)
+from assignment5.training import (Checkpointer, Progress, Stopwatch, autocast, batch_slices, describe_device,
+                                  diverged, grad_scaler, optimise, resolve_device, resolve_precision, setup_torch)
 
 MEAN, STD = 0.1307, 0.3081  # MNIST pixel statistics
 
@@ -64,10 +64,10 @@ def train_epoch(model, optimizer, scheduler, x, y, batch_size, precision, channe
     model.train()
     order = torch.randperm(len(x), generator=generator).to(x.device)
     loss_sum, correct, seen = 0.0, 0, 0
-    for b, start in enumerate(range(0, len(x), batch_size)):
+    for b, batch in enumerate(batch_slices(len(x), batch_size)):
         if max_batches is not None and b >= max_batches:
             break
-        idx = order[start: start + batch_size]
+        idx = order[batch]
         targets = y[idx]
         logits, loss = train_step(model, optimizer, to_input(x[idx], channels_last), targets, precision,
                                   scaler)
@@ -129,7 +129,7 @@ def run(s: settings.MnistTrain, *, data: str, model: str, history: str, threads:
     net = VGG11(batch_norm=s.batch_norm).to(device)
     if s.channels_last:
         net = net.to(memory_format=torch.channels_last)
-    steps = -(-len(train_x) // s.batch_size)
+    steps = len(batch_slices(len(train_x), s.batch_size))
     optimizer, scheduler = make_optimizer(net, s, steps)
     scaler = grad_scaler(precision, device)
     generator = torch.Generator().manual_seed(s.seed)
