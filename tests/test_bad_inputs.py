@@ -15,6 +15,7 @@ import yaml
 from PIL import Image
 
 from assignment5 import step
+from assignment5.errors import InputError
 from assignment5.galaxy import data as gdata
 from assignment5.mnist import data as mnist_data
 from assignment5.training import Checkpointer
@@ -348,8 +349,8 @@ def run_predict(*args, stdin=""):
 
 @pytest.mark.parametrize("content, message", [
     (None, "not found"),
-    (b"just text", "is not a model this workflow saved"),
-    ("pickle", "is not a model this workflow saved"),
+    (b"just text", "is damaged or not a model file this workflow saved"),
+    ("pickle", "is damaged or not a model file this workflow saved"),
     ("wrong weights", "does not hold the tweet LSTM's weights"),
 ])
 def test_predict_refuses_bad_model_files_in_one_line(tmp_path, content, message):
@@ -378,3 +379,36 @@ def test_predict_refuses_missing_and_non_utf8_csv(tmp_path):
     result = run_predict("--model", str(model), "--csv", str(bad))
     assert result.returncode == 1 and "bad.csv, line 2: not UTF-8" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+# --- Damaged intermediate files ------------------------------------------------------------------
+
+def damaged_versions(good: bytes) -> dict[str, bytes]:
+    return {"truncated": good[: len(good) // 2], "empty": b"", "text": b"hello\n", "binary": bytes(range(256))}
+
+
+@pytest.mark.parametrize("damage", ["truncated", "empty", "text", "binary"])
+def test_a_damaged_result_file_is_one_line_naming_it(tmp_path, damage):
+    from assignment5 import io as aio
+
+    arrays, state, doc = tmp_path / "a.npz", tmp_path / "m.pt", tmp_path / "h.json"
+    np.savez_compressed(arrays, images=np.arange(10_000, dtype=np.uint8).reshape(100, 100))
+    torch.save({"w": torch.ones(3)}, state)
+    doc.write_text('{"a": [1, 2, 3]}')
+    for path, read in ((arrays, aio.read_npz), (state, aio.read_state), (doc, aio.read_json)):
+        path.write_bytes(damaged_versions(path.read_bytes())[damage])
+        with pytest.raises(InputError, match=rf"^{path} is damaged or not .*; delete it and run the workflow again"):
+            read(path)
+
+
+def test_an_npz_from_elsewhere_names_what_it_lacks_and_refuses_pickles(tmp_path):
+    from assignment5 import io as aio
+    from assignment5.galaxy import pca
+
+    foreign = tmp_path / "galaxy.npz"
+    np.savez(foreign, pixels=np.zeros((4, 8, 8, 3), np.uint8))
+    with pytest.raises(InputError, match=r"galaxy\.npz has no array 'images' \(it has pixels\)"):
+        pca.run(step_settings("galaxy_pca"), data=str(foreign), out=str(tmp_path / "pca.json"))
+    np.savez(foreign, images=np.array([{"code": 1}], dtype=object))
+    with pytest.raises(InputError, match="is damaged or not an .npz file.*allow_pickle"):
+        aio.read_npz(foreign)

@@ -9,6 +9,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from assignment5.errors import InputError
+
 
 def default_file_mode() -> int:
     """What open() would give a new file under the current umask (temporary files get 0600)."""
@@ -65,6 +67,61 @@ def write_model(state, path: str | Path) -> None:
         torch.save(state, f)
 
 
+def _damaged(path, err: Exception, what: str) -> InputError:
+    return InputError(f"{path} is damaged or not {what} ({type(err).__name__}: "
+                      f"{(str(err).splitlines() or [''])[0][:160]}); delete it and run the workflow "
+                      "again to rebuild it")
+
+
 def read_json(path: str | Path):
-    with open(path) as f:
-        return json.load(f)
+    """A JSON file; a damaged one is one InputError naming it, not a traceback three steps on."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except ValueError as err:  # JSONDecodeError, UnicodeDecodeError
+        raise _damaged(path, err, "a JSON file") from err
+
+
+class Arrays(dict):
+    """The arrays of an .npz file; asking for one it lacks names the file and what it has."""
+
+    def __init__(self, path, arrays: dict):
+        super().__init__(arrays)
+        self.path = path
+
+    def __missing__(self, key):
+        raise InputError(f"{self.path} has no array {key!r} (it has {', '.join(self) or 'none'}): it "
+                         "was written by another program or version; delete it and run the workflow again")
+
+
+def read_npz(path: str | Path) -> Arrays:
+    """Every array of an .npz file, read now (a truncated member fails here, naming the file,
+    not midway through training) and without pickles."""
+    import zipfile
+    import zlib
+
+    import numpy as np
+
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            return Arrays(path, {name: f[name] for name in f.files})
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as err:
+        raise _damaged(path, err, "an .npz file of arrays") from err
+
+
+def read_state(path: str | Path) -> dict:
+    """A state dict saved with torch.save, loaded without unpickling code (weights_only)."""
+    import torch
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise
+    except Exception as err:  # torch.load raises many types for a file that is not a checkpoint
+        raise _damaged(path, err, "a model file this workflow saved") from err
+    if not isinstance(state, dict):
+        raise _damaged(path, TypeError(f"it holds a {type(state).__name__}, not a state dict"),
+                       "a model file this workflow saved")
+    return state

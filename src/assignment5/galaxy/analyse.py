@@ -16,7 +16,8 @@ from assignment5.galaxy.data import MORPHOLOGIES
 from assignment5.galaxy.models import build
 from assignment5.galaxy.train import as_float
 from assignment5 import settings
-from assignment5.io import write_json, write_npz
+from assignment5.errors import InputError
+from assignment5.io import read_npz, read_state, write_json, write_npz
 from assignment5.step import step_main
 from assignment5.training import resolve_device, setup_torch
 
@@ -87,11 +88,15 @@ def run(s: settings.GalaxyAnalyse, *, data: str, model: str, npz: str, json: str
     setup_torch(threads, s.seed)
     device = resolve_device(s.device)
     per_class = s.generated_per_class
-    saved = torch.load(model, map_location="cpu", weights_only=True)
-    model = build(saved["arch"], saved["latent_dim"], saved["size"])
-    model.load_state_dict(saved["state_dict"])
-    model.to(device).eval()
-    arrays = np.load(data)
+    saved = read_state(model)
+    try:
+        net = build(saved["arch"], saved["latent_dim"], saved["size"])
+        net.load_state_dict(saved["state_dict"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as err:
+        raise InputError(f"{model} does not hold a VAE this workflow trained ({type(err).__name__}: "
+                         f"{str(err).splitlines()[0][:160]})") from err
+    model = net.to(device).eval()
+    arrays = read_npz(data)
     images = torch.from_numpy(arrays["images"]).permute(0, 3, 1, 2).contiguous()
     test, morph = arrays["test"], arrays["morphology"]
     mu, log_var = encode_all(model, images)

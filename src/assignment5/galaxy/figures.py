@@ -15,7 +15,7 @@ from sklearn.decomposition import PCA as SkPCA
 
 from assignment5.galaxy.data import MORPHOLOGIES
 from assignment5 import paths, settings
-from assignment5.io import read_json, write_json, write_tsv
+from assignment5.io import read_json, read_npz, write_json, write_tsv
 from assignment5.step import guarded
 from assignment5.plotting import image_grid, plt, save
 
@@ -231,7 +231,7 @@ def run(s: settings.GalaxyFigures, *, histories: list[str], analyses: list[str],
     by_run = {run: read_json(path) for run, path in zip(runs, histories)}
     hist = {a: by_run[a] for a in s.archs}
     infos = {a: read_json(path) for a, path in zip(s.archs, analyses)}
-    arrays_by_arch = {a: dict(np.load(path)) for a, path in zip(s.archs, arrays)}
+    arrays_by_arch = {a: read_npz(path) for a, path in zip(s.archs, arrays)}
     bonus = {v: [by_run[settings.bonus_run(v, seed)] for seed in s.bonus_seeds] for v in s.bonus_variants}
     baseline = read_json(pca)
     classes = infos[s.archs[0]]["generated_classes"]

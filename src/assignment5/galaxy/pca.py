@@ -11,7 +11,7 @@ from sklearn.decomposition import PCA
 
 from assignment5.galaxy.analyse import linear_probe
 from assignment5 import settings
-from assignment5.io import write_json
+from assignment5.io import read_npz, write_json
 from assignment5.step import step_main
 
 EPS = 1e-4  # PCA reconstructions leave [0, 1]; BCE needs them clipped
@@ -24,7 +24,7 @@ def reconstruction_errors(x: np.ndarray, recon: np.ndarray) -> dict:
 
 
 def run(s: settings.GalaxyPca, *, data: str, out: str, threads: int = 1) -> dict:
-    arrays = np.load(data)
+    arrays = read_npz(data)
     flat = arrays["images"].reshape(len(arrays["images"]), -1).astype(np.float32) / 255.0
     test, morph = arrays["test"], arrays["morphology"]
     k = min(s.components, int((~test).sum()) - 1)

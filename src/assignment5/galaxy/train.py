@@ -22,7 +22,7 @@ from torch import nn
 from assignment5.galaxy.models import build, describe, vae_loss
 from assignment5 import paths, settings
 from assignment5.errors import InputError
-from assignment5.io import read_json, write_json, write_model
+from assignment5.io import read_json, read_npz, write_json, write_model
 from assignment5.step import step_main
 from assignment5.training import (CPU, Checkpointer, Progress, Stopwatch, autocast, batch_slices, bf16_supported,
                                   describe_device, diverged, grad_scaler, held_out, lr_schedule, optimise,
@@ -157,7 +157,7 @@ def run(s: settings.GalaxyTrain, *, data: str, model: str, history: str, threads
     device = resolve_device(s.device)
     precision = resolve_precision(s.precision, s.arch, device)
     channels_last = s.channels_last and s.arch != "mlp"
-    npz = np.load(data)
+    npz = read_npz(data)
     train, test = (t.to(device) for t in load_images(npz))  # uint8, resident on the device
     if s.validation_fraction > 0:  # a study run: "test" below is the held-out validation share
         train, test = hold_out(train, s.validation_fraction, s.seed)

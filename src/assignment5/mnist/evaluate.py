@@ -9,10 +9,10 @@ from __future__ import annotations
 
 
 import numpy as np
-import torch
 
 from assignment5 import settings
-from assignment5.io import read_json, write_json, write_tsv
+from assignment5.errors import InputError
+from assignment5.io import read_json, read_npz, read_state, write_json, write_tsv
 from assignment5.mnist.model import INPUT_SIZE, VGG11, layer_table
 from assignment5.mnist.train import evaluate, load_split
 from assignment5.plotting import plt, save
@@ -89,7 +89,10 @@ def run(s: settings.MnistFigures, *, data: str, model: str, history: str, evalua
     device = resolve_device(s.device)
     summary = read_json(history)
     net = VGG11()
-    net.load_state_dict(torch.load(model, map_location="cpu", weights_only=True))
+    try:
+        net.load_state_dict(read_state(model))
+    except RuntimeError as err:  # wrong keys or shapes
+        raise InputError(f"{model} does not hold VGG11's weights ({str(err).splitlines()[0][:160]})") from err
     layers = layer_table(net)
     pools = sum(r["type"] == "MaxPool2d" for r in layers)
     write_json(architecture, {"layers": layers, "total_params": sum(r["params"] for r in layers),
@@ -98,7 +101,7 @@ def run(s: settings.MnistFigures, *, data: str, model: str, history: str, evalua
                               "original_sides": halvings(ORIGINAL_SIDE, pools),
                               "conv_filters": [r["output"][0] for r in layers if r["type"] == "Conv2d"]})
 
-    npz = np.load(data)
+    npz = read_npz(data)
     test_x, test_y = load_split(npz, "test", s.test_limit)
     net.to(device)  # after the layer table, whose forward pass runs on the CPU
     precision = resolve_precision(summary["settings"]["precision"], device)

@@ -12,12 +12,11 @@ from __future__ import annotations
 import dataclasses
 import time
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
 from assignment5 import paths, settings
-from assignment5.io import write_json, write_model
+from assignment5.io import read_npz, write_json, write_model
 from assignment5.mnist.model import INPUT_SIZE, VGG11
 from assignment5.step import step_main
 from assignment5.training import (Checkpointer, Progress, Stopwatch, autocast, batch_slices, describe_device,
@@ -119,7 +118,7 @@ def run(s: settings.MnistTrain, *, data: str, model: str, history: str, threads:
     setup_torch(threads, s.seed)
     device = resolve_device(s.device)
     precision = resolve_precision(s.precision, device)
-    npz = np.load(data)
+    npz = read_npz(data)
     # resident on the device: uint8 images are small (60,000 x 32 x 32 bytes)
     train_x, train_y = (t.to(device) for t in load_split(npz, "train", s.train_limit))
     test_x, test_y = (t.to(device) for t in load_split(npz, "test", s.test_limit))

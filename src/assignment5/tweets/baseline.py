@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import time
 
-import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from assignment5 import settings
-from assignment5.io import write_json
+from assignment5.io import read_npz, write_json
 from assignment5.step import step_main
 
 
@@ -25,7 +24,7 @@ def texts_of(npz, split: str) -> list[str]:
 
 
 def run(s: settings.TweetsBaseline, *, data: str, out: str) -> dict:
-    npz = np.load(data)
+    npz = read_npz(data)
     train, test = texts_of(npz, "train"), texts_of(npz, "test")
     y_train, y_test = npz["train_labels"], npz["test_labels"]
     start = time.perf_counter()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from assignment5 import settings
-from assignment5.io import read_json, write_json, write_tsv
+from assignment5.io import read_json, read_npz, write_json, write_tsv
 from assignment5.plotting import plt, save
 from assignment5.tweets.model import Tweets
 from assignment5.tweets.predict import load_model
@@ -82,7 +82,7 @@ def run(s: settings.TweetsFigures, *, data: str, stats: str, model: str, history
         write_tsv(table, summary["history"])
     plot_curves(summary, figures[0])
     plot_lengths(counts, figures[1])
-    npz = np.load(data)
+    npz = read_npz(data)
     test = Tweets.from_npz(npz, "test")
     device = resolve_device(s.device)
     net = load_model(model).to(device)

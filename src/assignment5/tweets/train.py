@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from assignment5 import paths, settings
-from assignment5.io import write_json, write_model
+from assignment5.io import read_npz, write_json, write_model
 from assignment5.step import step_main
 from assignment5.errors import InputError
 from assignment5.training import (CPU, Checkpointer, Progress, Stopwatch, autocast, describe_device, diverged,
@@ -129,7 +129,7 @@ def run(s: settings.TweetsTrain, *, data: str, model: str, history: str, threads
     if precision == "fp16" and device.type == "cpu":
         raise InputError("config key tweets.precision: fp16 needs a CUDA GPU (the CPU's oneDNN has "
                          "no fp16 LSTM); use bf16, fp32 or auto")
-    npz = np.load(data)
+    npz = read_npz(data)
     train, test = Tweets.from_npz(npz, "train"), Tweets.from_npz(npz, "test")
     validation = None
     if s.validation_fraction > 0:  # trained on the rest of the training file, scored on this share
