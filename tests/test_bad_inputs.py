@@ -342,6 +342,24 @@ def test_full_disk_is_one_line(capsys):
     assert "no space left on the device while writing results/x.json" in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize("fault, message", [
+    (OSError(errno.EACCES, "Permission denied", "results/x.json"),
+     "results/x.json: Permission denied; make it (or its folder) writable"),
+    (OSError(errno.EROFS, "Read-only file system", "results/x.json"), "results/x.json: Read-only file system"),
+    (MemoryError(), "out of memory: give the job more memory"),
+    (torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"),
+     "the GPU ran out of memory (CUDA out of memory. Tried to allocate 2.00 GiB): lower the batch size"),
+])
+def test_environment_faults_are_one_line(capsys, fault, message):
+    def body():
+        raise fault
+
+    with pytest.raises(SystemExit) as exit_:
+        step.guarded(body)
+    err = capsys.readouterr().err
+    assert exit_.value.code == 1 and message in err and "Traceback" not in err
+
+
 def run_predict(*args, stdin=""):
     return subprocess.run([sys.executable, "-m", "assignment5.tweets.predict", *args], input=stdin,
                           capture_output=True, text=True)

@@ -48,10 +48,25 @@ def guarded(body: Callable[[], object]):
     except InputError as err:
         fail(str(err))
     except OSError as err:
-        if err.errno == errno.ENOSPC:
+        if err.errno in (errno.ENOSPC, errno.EDQUOT):
             fail(f"no space left on the device while writing {err.filename or 'a result'}: "
                  "free some space and run the same command again (finished steps are kept)")
+        if err.errno in (errno.EACCES, errno.EPERM, errno.EROFS) and err.filename:
+            fail(f"{err.filename}: {err.strerror}; make it (or its folder) writable by this user, "
+                 "or run the workflow from a copy you own")
         raise
+    except MemoryError:
+        fail("out of memory: give the job more memory (resources.mem_mb on a cluster), or lower the "
+             "batch size, image size or galaxy.limit in the config; finished steps are kept")
+    except torch_out_of_memory() as err:
+        fail(f"the GPU ran out of memory ({str(err).splitlines()[0][:120]}): lower the batch size or "
+             "image size, or set device: cpu; finished steps are kept")
+
+
+def torch_out_of_memory() -> type[BaseException]:
+    """torch.OutOfMemoryError where torch is loaded (not imported here just for this)."""
+    torch = sys.modules.get("torch")
+    return getattr(torch, "OutOfMemoryError", MemoryError) if torch else MemoryError
 
 
 def run_step(snakemake, body: Callable[[object], object]) -> None:
