@@ -295,6 +295,33 @@ def test_bad_class_labels_name_the_line(tmp_path, row, message):
         prep(folder)
 
 
+HEADER = "GalaxyID,argmax_class,morphology\n"
+
+
+@pytest.mark.parametrize("content, message", [
+    (HEADER.encode("utf-16"), r"line 1: not UTF-8 \(byte 0xff\)"),
+    ((HEADER + "100008,Class1.1é,\n").encode("latin-1"), r"line 2: not UTF-8 \(byte 0xe9\)"),
+    (b"GalaxyID;argmax_class;morphology\n100008;Class1.1;\n",
+     r"line 1: no column GalaxyID, argmax_class, morphology in the header .*\(comma-separated\)"),
+    (b"", r"line 1: no column GalaxyID"),
+    ((HEADER + "100008.0,Class1.1,\n").encode(), r"line 2: GalaxyID '100008.0' is not a whole number"),
+    ((HEADER + '100008,"Class1.1,spiral\n100009,Class1.1,\n').encode(),
+     r"lines 2-3: argmax_class 'Class1.1,spiral\\n100009,Class1.1,' is not a Galaxy Zoo answer column "
+     r"\(Class1.1 ... Class11.6\) \(an unbalanced quote joined lines\?\)"),
+])
+def test_a_label_file_in_another_shape_is_refused_naming_the_line(tmp_path, content, message):
+    path = tmp_path / gdata.LABELS_SHORT
+    path.write_bytes(content)
+    with pytest.raises(gdata.GalaxyDataError, match=rf"{gdata.LABELS_SHORT}, {message}"):
+        gdata.read_labels(path)
+
+
+def test_a_label_file_with_spaces_crlf_and_a_bom_reads(tmp_path):
+    path = tmp_path / gdata.LABELS_SHORT
+    path.write_bytes("\ufeff GalaxyID , argmax_class , morphology\r\n100008,Class1.1,spiral\r\n".encode())
+    assert gdata.read_labels(path) == {100008: ("Class1.1", "spiral")}
+
+
 def test_conflicting_duplicate_ids_are_refused_identical_ones_pass(tmp_path):
     folder, _ = galaxy_folder(tmp_path, n=2, labels=["100000,Class1.1,", "100001,Class1.2,", "100000,Class1.1,"])
     assert len(gdata.read_labels(folder / gdata.LABELS_SHORT)) == 2

@@ -73,6 +73,16 @@ def _damaged(path, err: Exception, what: str) -> InputError:
                       "again to rebuild it")
 
 
+def decode_utf8(raw: bytes, name: str, error: type[InputError] = InputError) -> str:
+    """UTF-8 text (a BOM is dropped); a bad byte is reported with its line."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = raw.count(b"\n", 0, err.start) + 1
+        raise error(f"{name}, line {line}: not UTF-8 (byte {raw[err.start]:#04x}); "
+                    "save the file as UTF-8") from err
+
+
 def read_json(path: str | Path):
     """A JSON file; a damaged one is one InputError naming it, not a traceback three steps on."""
     try:

@@ -17,18 +17,21 @@ listed (or fatal with corrupt_images: error), all decided here, before any train
 from __future__ import annotations
 
 import csv
+import io
 import hashlib
 import math
+import re
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 from PIL import Image
 
 from assignment5 import settings
 from assignment5.errors import InputError
-from assignment5.io import write_json, write_npz
+from assignment5.io import decode_utf8, write_json, write_npz
 from assignment5.step import step_main
 from assignment5.training import usable_threads
 
@@ -50,6 +53,9 @@ MORPHOLOGY_RULES = (
 ZHU_2019 = {"Class4.1": 0.619}
 
 
+ANSWER_COLUMN = re.compile(r"Class\d{1,2}\.\d")  # the 37 Kaggle columns: Class1.1 ... Class11.6
+
+
 class GalaxyDataError(InputError):
     pass
 
@@ -69,46 +75,81 @@ def _add_label(labels: dict, seen: dict, galaxy: int, label: tuple[str, str], wh
     seen.setdefault(galaxy, where)
 
 
+def _csv_rows(path: Path, required: tuple[str, ...]) -> tuple[list[str], Iterator[tuple[str, dict]]]:
+    """The header (spaces stripped) of a UTF-8 CSV that has the required columns, and its rows,
+    each with where it is ("<file>, line N") for messages."""
+    text = decode_utf8(path.read_bytes(), str(path), GalaxyDataError)
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        header = [name.strip() for name in reader.fieldnames or []]
+    except csv.Error as err:
+        raise GalaxyDataError(f"{path}, line 1: {err}") from err
+    missing = [name for name in required if name not in header]
+    if missing:
+        raise GalaxyDataError(f"{path}, line 1: no column {', '.join(missing)} in the header "
+                              f"{','.join(header)!r}; expected {','.join(required)}"
+                              f"{' (comma-separated)' if ';' in ''.join(header) else ''}")
+    reader.fieldnames = header
+
+    def rows():
+        line = 1
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as err:
+                raise GalaxyDataError(f"{path}, line {line + 1}: {err}") from err
+            start, line = line + 1, reader.line_num  # a quoted field may span lines
+            yield f"{path}, line {start}" if start == line else f"{path}, lines {start}-{line}", row
+
+    return header, rows()
+
+
+def _galaxy_id(row: dict, where: str) -> int:
+    value = (row["GalaxyID"] or "").strip()
+    if not value.isdigit():
+        raise GalaxyDataError(f"{where}: GalaxyID {value!r} is not a whole number")
+    return int(value)
+
+
 def _read_kaggle(path: Path) -> dict[int, tuple[str, str]]:
     labels, seen = {}, {}
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        reader = csv.DictReader(f)
-        columns = [c for c in reader.fieldnames or [] if c.startswith("Class")]
-        if len(columns) != 37 or "GalaxyID" not in (reader.fieldnames or []):
-            raise GalaxyDataError(f"{path}, line 1: expected GalaxyID and 37 Class columns, "
-                                  f"found {len(columns)} Class columns")
-        for line, row in enumerate(reader, start=2):
-            where = f"{path}, line {line}"
-            try:
-                galaxy = int(row["GalaxyID"])
-                probs = {c: float(row[c]) for c in columns}
-            except (KeyError, TypeError, ValueError) as err:
-                raise GalaxyDataError(f"{where}: {err}") from err
-            bad = next((c for c, v in probs.items() if math.isnan(v) or not 0 <= v <= 1), None)
-            if bad:
-                raise GalaxyDataError(f"{where}: {bad} = {row[bad]!r} is not a probability in [0, 1]")
-            _add_label(labels, seen, galaxy, (max(columns, key=probs.__getitem__), morphology_from_row(probs)),
-                       where)
+    header, rows = _csv_rows(path, ("GalaxyID",))
+    columns = [c for c in header if c.startswith("Class")]
+    if len(columns) != 37:
+        raise GalaxyDataError(f"{path}, line 1: expected GalaxyID and 37 Class columns, "
+                              f"found {len(columns)} Class columns")
+    for where, row in rows:
+        galaxy = _galaxy_id(row, where)
+        try:
+            probs = {c: float(row[c]) for c in columns}
+        except (TypeError, ValueError) as err:  # a short row gives None
+            raise GalaxyDataError(f"{where}: {err}") from err
+        bad = next((c for c, v in probs.items() if math.isnan(v) or not 0 <= v <= 1), None)
+        if bad:
+            raise GalaxyDataError(f"{where}: {bad} = {row[bad]!r} is not a probability in [0, 1]")
+        _add_label(labels, seen, galaxy, (max(columns, key=probs.__getitem__), morphology_from_row(probs)),
+                   where)
     return labels
 
 
 def _read_short(path: Path) -> dict[int, tuple[str, str]]:
     labels, seen = {}, {}
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        reader = csv.DictReader(f)
-        for line, row in enumerate(reader, start=2):
-            where = f"{path}, line {line}"
-            try:
-                galaxy = int(row["GalaxyID"])
-                argmax, morphology = (row["argmax_class"] or "").strip(), (row["morphology"] or "").strip()
-            except (KeyError, TypeError, ValueError, AttributeError) as err:
-                raise GalaxyDataError(f"{where}: {err!r} (header must be GalaxyID,argmax_class,morphology)") from err
-            if not argmax or argmax.lower() == "nan":
-                raise GalaxyDataError(f"{where}: argmax_class is empty or NaN")
-            if morphology not in ("", *MORPHOLOGIES):
-                raise GalaxyDataError(f"{where}: unknown morphology {morphology!r} "
-                                      f"(expected one of {', '.join(MORPHOLOGIES)} or empty)")
-            _add_label(labels, seen, galaxy, (argmax, morphology), where)
+    _, rows = _csv_rows(path, ("GalaxyID", "argmax_class", "morphology"))
+    for where, row in rows:
+        galaxy = _galaxy_id(row, where)
+        argmax, morphology = (row["argmax_class"] or "").strip(), (row["morphology"] or "").strip()
+        if not argmax or argmax.lower() == "nan":
+            raise GalaxyDataError(f"{where}: argmax_class is empty or NaN")
+        if not ANSWER_COLUMN.fullmatch(argmax):
+            hint = " (an unbalanced quote joined lines?)" if "\n" in argmax else ""
+            raise GalaxyDataError(f"{where}: argmax_class {argmax[:60]!r} is not a Galaxy Zoo answer "
+                                  f"column (Class1.1 ... Class11.6){hint}")
+        if morphology not in ("", *MORPHOLOGIES):
+            raise GalaxyDataError(f"{where}: unknown morphology {morphology!r} "
+                                  f"(expected one of {', '.join(MORPHOLOGIES)} or empty)")
+        _add_label(labels, seen, galaxy, (argmax, morphology), where)
     return labels
 
 

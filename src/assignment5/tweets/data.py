@@ -31,7 +31,7 @@ import numpy as np
 
 from assignment5 import settings
 from assignment5.errors import InputError
-from assignment5.io import write_json, write_npz
+from assignment5.io import decode_utf8, write_json, write_npz
 from assignment5.step import step_main
 
 FILES = {"train": "tweets_train.csv", "test": "tweets_test.csv"}
@@ -92,13 +92,7 @@ _LOOKS_LIKE_ROW = re.compile(r",\s*[01]\s*$")
 
 
 def decode(raw: bytes, name: str) -> str:
-    """UTF-8 text (a BOM is dropped); a bad byte is reported with its line."""
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        line = raw.count(b"\n", 0, err.start) + 1
-        raise TweetDataError(f"{name}, line {line}: not UTF-8 (byte {raw[err.start]:#04x}); "
-                             "save the file as UTF-8") from err
+    return decode_utf8(raw, name, TweetDataError)
 
 
 def parse_csv(text: str, name: str, max_length: int, on_malformed: str,
