@@ -349,6 +349,15 @@ def test_upper_case_extension_is_read(tmp_path):
     assert summary["used"] == 12 and summary["jpgs_found"] == 12
 
 
+def test_png_images_are_read_and_an_id_in_two_files_is_refused(tmp_path):
+    folder, ids = galaxy_folder(tmp_path, n=12, suffix=".png")
+    arrays, summary = prep(folder)
+    assert summary["used"] == 12 and sorted(arrays["ids"]) == ids
+    Image.fromarray(np.zeros((240, 240, 3), np.uint8)).save(folder / gdata.IMAGE_DIR / f"{ids[3]}.JPG")
+    with pytest.raises(gdata.GalaxyDataError, match=rf"{ids[3]}.JPG and {ids[3]}.png are the same GalaxyID"):
+        prep(folder)
+
+
 def test_oversized_image_is_skipped_before_decoding(tmp_path):
     folder, ids = galaxy_folder(tmp_path, n=12)
     Image.fromarray(np.zeros((3000, 3000, 3), np.uint8)).save(folder / gdata.IMAGE_DIR / f"{ids[0]}.jpg")

@@ -39,7 +39,7 @@ IMAGE_DIR = "images_training_rev1"
 LABELS_SHORT = "galaxy_labels.csv"
 LABELS_KAGGLE = "training_solutions_rev1.csv"
 MORPHOLOGIES = ("round_smooth", "in_between_smooth", "cigar_smooth", "edge_on", "spiral")
-IMAGE_SUFFIXES = (".jpg", ".jpeg")
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")  # Kaggle ships JPGs; cutouts from elsewhere are often PNGs
 # (morphology, [(column, threshold), ...]) in order: the first rule that holds wins. These are
 # the thresholds of Zhu et al. 2019 except Class4.1, where the shared labels use 0.69 (Zhu: 0.619);
 # ZHU_2019 lists where the two differ, so the report states the thresholds actually used.
@@ -202,9 +202,15 @@ def _load(job):
 
 
 def list_images(image_dir: Path) -> list[Path]:
-    """<GalaxyID>.jpg files, any case of the suffix (.jpg, .JPG, .jpeg)."""
-    return sorted((p for p in image_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES),
-                  key=lambda p: p.stem)
+    """<GalaxyID>.jpg (or .jpeg, .png; any case) files; one id in two files is refused, as
+    either could be the galaxy meant."""
+    files = sorted((p for p in image_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES),
+                   key=lambda p: (p.stem, p.name))
+    twice = next(((a, b) for a, b in zip(files, files[1:]) if a.stem == b.stem), None)
+    if twice:
+        raise GalaxyDataError(f"{image_dir}: {twice[0].name} and {twice[1].name} are the same GalaxyID; "
+                              "keep one of them")
+    return files
 
 
 def preprocess(s: settings.GalaxyData, labels_path: Path, image_dir: Path,
@@ -217,7 +223,8 @@ def preprocess(s: settings.GalaxyData, labels_path: Path, image_dir: Path,
     files = list_images(image_dir)
     known = [p for p in files if p.stem.isdigit() and int(p.stem) in labels]
     if not known:
-        raise GalaxyDataError(f"{image_dir}: none of {len(files)} JPGs has a label in {labels_path}")
+        raise GalaxyDataError(f"{image_dir}: none of {len(files)} images (<GalaxyID>.jpg, .jpeg or .png) "
+                              f"has a label in {labels_path}")
     if s.limit:  # a hash order, so a limited run is a fair sample and stable
         known = sorted(known, key=lambda p: hashlib.sha256(p.stem.encode()).digest())[:s.limit]
         known.sort(key=lambda p: p.stem)
