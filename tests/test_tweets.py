@@ -46,8 +46,23 @@ def test_malformed_rows_can_be_fatal():
 
 
 def test_header_is_checked():
-    with pytest.raises(tweets_data.TweetDataError, match="line 1 must be the header"):
+    with pytest.raises(tweets_data.TweetDataError, match="line 1 must be a header naming the columns text and label"):
         tweets_data.parse_csv("tweet,sentiment\nhi,1\n", "x.csv", 280, "skip")
+
+
+def test_columns_are_found_by_name_and_float_labels_read():
+    text = "id,Label,TEXT\n7,1.0,great day\n8,0,\"sad, very\"\n9,0.5,unsure\n"
+    texts, labels, report = tweets_data.parse_csv(text, "x.csv", 280, "skip")
+    assert texts == ["great day", "sad, very"] and labels == [1, 0]
+    assert report.malformed == [(4, "label must be 0 or 1, found '0.5'")]
+    with pytest.raises(tweets_data.TweetDataError, match="header naming the columns text and label"):
+        tweets_data.parse_csv("text,label,text\na,1,b\n", "x.csv", 280, "skip")
+
+
+def test_word_labels_are_refused_with_a_hint():
+    text = "text,label\n" + "good,positive\nbad,negative\n" * 5
+    with pytest.raises(tweets_data.TweetDataError, match="Write the labels as numbers: 1 for positive"):
+        tweets_data.parse_csv(text, "x.csv", 280, "skip", 0.01)
 
 
 def test_non_ascii_folding():

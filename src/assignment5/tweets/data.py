@@ -9,10 +9,14 @@ Non-ASCII handling (one stated rule): Unicode NFKD decomposition, combining mark
 (ASCII SUB, "substitute"). Control characters (NUL, escapes; not tab or newline) become a space.
 Tweets longer than max_length are truncated.
 
-Refused with the file and line named: a file that is not UTF-8 (a BOM is fine), a wrong header,
-an unbalanced quote (it would swallow the rows after it), a field over the CSV size limit, a
-share of malformed rows above max_malformed_fraction, and a training set with one class. A file
-downloaded from tweets.train_url / test_url is used only when its sha256 matches the config's.
+The columns are found by name (text and label, any case and order; others are ignored); a
+label is 0 or 1 (1.0 and 0.0 read too).
+
+Refused with the file and line named: a file that is not UTF-8 (a BOM is fine), a header without
+text and label, an unbalanced quote (it would swallow the rows after it), a field over the CSV
+size limit, a share of malformed rows above max_malformed_fraction, and a training set with one
+class. A file downloaded from tweets.train_url / test_url is used only when its sha256 matches
+the config's.
 """
 
 from __future__ import annotations
@@ -88,11 +92,20 @@ def encode(text: str) -> np.ndarray:
     return np.frombuffer(text.encode("ascii"), dtype=np.uint8)
 
 
-_LOOKS_LIKE_ROW = re.compile(r",\s*[01]\s*$")
+_LOOKS_LIKE_ROW = re.compile(r",\s*[01](\.0*)?\s*$")
 
 
 def decode(raw: bytes, name: str) -> str:
     return decode_utf8(raw, name, TweetDataError)
+
+
+def label_value(field: str) -> int | None:
+    """0 or 1 from "0", "1", " 1 ", "1.0" (a spreadsheet's or pandas' float column); else None."""
+    try:
+        value = float(field)
+    except ValueError:
+        return None
+    return int(value) if value in (0.0, 1.0) else None
 
 
 def parse_csv(text: str, name: str, max_length: int, on_malformed: str,
@@ -103,8 +116,11 @@ def parse_csv(text: str, name: str, max_length: int, on_malformed: str,
         header = next(reader, None)
     except csv.Error as err:
         raise TweetDataError(f"{name}, line 1: {err}") from err
-    if header is None or [h.strip().lower() for h in header] != ["text", "label"]:
-        raise TweetDataError(f"{name}: line 1 must be the header 'text,label', found {header!r}")
+    names = [h.strip().lower() for h in header or []]
+    if not {"text", "label"} <= set(names) or len(set(names)) < len(names):
+        raise TweetDataError(f"{name}: line 1 must be a header naming the columns text and label "
+                             f"(e.g. 'text,label'; others are ignored), found {header!r}")
+    text_at, label_at = names.index("text"), names.index("label")
     texts, labels, report = [], [], Report()
     line = reader.line_num
     while True:
@@ -118,11 +134,12 @@ def parse_csv(text: str, name: str, max_length: int, on_malformed: str,
         start, line = line + 1, reader.line_num  # a quoted tweet may span several lines
         report.rows += 1
         problem = None
-        if len(row) != 2:
-            problem = f"expected 2 fields, found {len(row)}"
-        elif row[1].strip() not in ("0", "1"):
-            problem = f"label must be 0 or 1, found {row[1]!r}"
-        elif sum(bool(_LOOKS_LIKE_ROW.search(part)) for part in row[0].split("\n")[:-1]) >= 1:
+        label = label_value(row[label_at]) if len(row) == len(names) else None
+        if len(row) != len(names):
+            problem = f"expected {len(names)} fields, found {len(row)}"
+        elif label is None:
+            problem = f"label must be 0 or 1, found {row[label_at]!r}"
+        elif sum(bool(_LOOKS_LIKE_ROW.search(part)) for part in row[text_at].split("\n")[:-1]) >= 1:
             problem = (f"an unbalanced quote makes lines {start}-{line} one field "
                        "(they look like separate rows)")
         if problem:
@@ -130,7 +147,7 @@ def parse_csv(text: str, name: str, max_length: int, on_malformed: str,
                 raise TweetDataError(f"{name}, line {start}: {problem}")
             report.malformed.append((start, problem))
             continue
-        tweet, controls = strip_controls(row[0].strip())
+        tweet, controls = strip_controls(row[text_at].strip())
         tweet = tweet.strip()
         report.control_chars += controls
         if not tweet:
@@ -145,7 +162,7 @@ def parse_csv(text: str, name: str, max_length: int, on_malformed: str,
             ascii_text = ascii_text[:max_length]
             report.truncated += 1
         texts.append(ascii_text)
-        labels.append(int(row[1]))
+        labels.append(label)
         report.kept += 1
     check_quality(name, labels, report, max_malformed_fraction)
     return texts, labels, report
@@ -156,8 +173,9 @@ def check_quality(name: str, labels: list[int], report: Report, max_fraction: fl
     if report.rows and len(report.malformed) / report.rows > max_fraction:
         first = "; ".join(f"line {ln}: {p}" for ln, p in report.malformed[:3])
         sentiment140 = any("'4'" in p for _, p in report.malformed)
-        hint = (" Labels 0/4 are Sentiment140's coding: write 1 for positive (4)."
-                if sentiment140 else "")
+        words = any(re.search(r"found '\s*(pos|neg)", p, re.I) for _, p in report.malformed)
+        hint = (" Labels 0/4 are Sentiment140's coding: write 1 for positive (4)." if sentiment140 else
+                " Write the labels as numbers: 1 for positive, 0 for negative." if words else "")
         raise TweetDataError(
             f"{name}: {len(report.malformed):,} of {report.rows:,} rows are malformed "
             f"({100 * len(report.malformed) / report.rows:.1f}%, more than tweets.max_malformed_fraction "
