@@ -162,6 +162,13 @@ def test_a_diverged_run_is_reported_where_its_numbers_would_be(tmp_path):
     assert "\\multicolumn{3}{c}{diverged at iteration 77}" in tex
 
 
+def test_a_tuned_variant_in_its_own_precision_says_so(tmp_path):
+    ctx = context(tmp_path)
+    assert "(the mandated run: " not in prose(ctx)
+    ctx["tweets_history"]["settings"]["precision"] = "bf16"
+    assert "at each step, in fp32 (the mandated run: bf16)." in prose(ctx)
+
+
 def test_the_pca_verdict_follows_the_numbers(tmp_path):
     ctx = context(tmp_path)
     archs, pca = ctx["galaxy"]["archs"], ctx["galaxy"]["pca"]

@@ -301,7 +301,7 @@ def _tweets_run(config: dict, run: str | None) -> dict:
                    "iterations": t["optimizer_check"]["iterations"], "validation_fraction": 0.0}
     elif run == "tuned":
         per_run = {k: t["tuned"][k] for k in ("lr", "schedule", "batch_size", "iterations",
-                                              "weight_decay", "dropout", "grad_clip",
+                                              "weight_decay", "dropout", "grad_clip", "precision",
                                               "validation_fraction", "keep")}
     else:
         raise SettingsError(f"tweets run {run!r} is not one of {TWEETS_VARIANTS}")

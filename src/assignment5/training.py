@@ -139,15 +139,16 @@ class Diverged(InputError):
 
 
 def diverged(loss: float, run: str, at: tuple[str, int], precision: str, lr: float, *,
-             stop_reason: str | None = None, clip_key: str | None = None) -> bool:
+             precision_key: str, stop_reason: str | None = None, clip_key: str | None = None) -> bool:
     """False while ``loss`` is finite. Otherwise a message naming the run, the step (``at``: unit
-    and number, formatted only then) and what to change (``clip_key``: the run's gradient-clipping
-    setting, where it has one): raised as Diverged, or, for a run whose divergence is itself a
-    result (``stop_reason`` says why), printed, and True returned: the run stops and records it."""
+    and number, formatted only then) and what to change (the config keys of the run's precision
+    and, where it has one, gradient clipping): raised as Diverged, or, for a run whose divergence
+    is itself a result (``stop_reason`` says why), printed, and True returned: the run stops and
+    records it."""
     if math.isfinite(loss):
         return False
     cures = ["lower its learning rate"] + ([f"clip its gradients ({clip_key})"] if clip_key else []) + (
-        ["set its precision to fp32"] if precision != "fp32" else [])
+        [f"set {precision_key} to fp32"] if precision != "fp32" else [])
     message = (f"{run}: the training loss became {loss} at {at[0]} {at[1]:,} (precision {precision}, "
                f"learning rate {lr:g}); {', '.join(cures[:-1]) + ' or ' if len(cures) > 1 else ''}"
                f"{cures[-1]}, then run again")

@@ -223,7 +223,7 @@ def run(s: settings.GalaxyTrain, *, data: str, model: str, history: str, threads
                 if diverged(rows[-1]["batch_loss"] + rows[-1]["train"]["neg_elbo"], str(model),
                             ("iteration", global_step + 1), precision, lr, stop_reason=(
                                 "a study run stops here and its rate is not chosen" if s.validation_fraction > 0
-                                else None)):
+                                else None), precision_key="galaxy.precision"):
                     diverged_at = global_step + 1
                     break
         if diverged_at:

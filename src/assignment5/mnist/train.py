@@ -163,7 +163,8 @@ def run(s: settings.MnistTrain, *, data: str, model: str, history: str, threads:
         rows.append(row)
         # without BatchNorm, failing to train is the finding that run exists for
         if diverged(row["running_train_loss"] + row["train_loss"], str(model), ("epoch", epoch + 1), precision,
-                    s.lr, stop_reason=None if s.batch_norm else "without BatchNorm that is the finding"):
+                    s.lr, stop_reason=None if s.batch_norm else "without BatchNorm that is the finding",
+                    precision_key="mnist.precision"):
             diverged_at = epoch + 1
             break
         print(f"[mnist] epoch {epoch + 1}/{s.epochs}: train loss {row['train_loss']:.4f} "

@@ -124,10 +124,11 @@ def run(s: settings.TweetsTrain, *, data: str, model: str, history: str, threads
         s = dataclasses.replace(s, iterations=60, eval_every=20, train_eval_sample=200,
                                 checkpoint_every=20)
     setup_torch(threads, s.seed)
+    keys = "tweets.tuned" if s.validation_fraction > 0 else "tweets"  # where the run's own settings are
     device = resolve_device(s.device)
     precision = resolve_precision(s.precision, device)
     if precision == "fp16" and device.type == "cpu":
-        raise InputError("config key tweets.precision: fp16 needs a CUDA GPU (the CPU's oneDNN has "
+        raise InputError(f"config key {keys}.precision: fp16 needs a CUDA GPU (the CPU's oneDNN has "
                          "no fp16 LSTM); use bf16, fp32 or auto")
     npz = read_npz(data)
     train, test = Tweets.from_npz(npz, "train"), Tweets.from_npz(npz, "test")
@@ -185,7 +186,7 @@ def run(s: settings.TweetsTrain, *, data: str, model: str, history: str, threads
         # a non-finite step loss, or weights a step made non-finite (seen by the evaluation)
         if diverged(loss if tr is None else loss + tr["loss"], str(model), ("iteration", it), precision,
                     s.lr, stop_reason="stopping here with the best weights so far (keep: best)" if best else None,
-                    clip_key="grad_clip"):
+                    clip_key=f"{keys}.grad_clip", precision_key=f"{keys}.precision"):
             diverged_at = it
             break
         if evaluating:
