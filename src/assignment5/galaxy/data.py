@@ -108,7 +108,7 @@ def _csv_rows(path: Path, required: tuple[str, ...]) -> tuple[list[str], Iterato
 
 def _galaxy_id(row: dict, where: str) -> int:
     value = (row["GalaxyID"] or "").strip()
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):
         raise GalaxyDataError(f"{where}: GalaxyID {value!r} is not a whole number")
     return int(value)
 
@@ -221,7 +221,8 @@ def preprocess(s: settings.GalaxyData, labels_path: Path, image_dir: Path,
                               "(<GalaxyID>.jpg) there, or set data_dir")
     labels = read_labels(labels_path)
     files = list_images(image_dir)
-    known = [p for p in files if p.stem.isdigit() and int(p.stem) in labels]
+    labelled = [p for p in files if p.stem.isascii() and p.stem.isdigit() and int(p.stem) in labels]
+    known = labelled
     if not known:
         raise GalaxyDataError(f"{image_dir}: none of {len(files)} images (<GalaxyID>.jpg, .jpeg or .png) "
                               f"has a label in {labels_path}")
@@ -279,8 +280,7 @@ def preprocess(s: settings.GalaxyData, labels_path: Path, image_dir: Path,
         "thresholds_not_zhu": [{"column": column, "used": used, "zhu_2019": ZHU_2019[column]}
                                for column, used in {c: t for _, cs in MORPHOLOGY_RULES for c, t in cs}.items()
                                if ZHU_2019.get(column, used) != used],
-        "jpgs_found": len(files), "labelled_jpgs": len([p for p in files if p.stem.isdigit()
-                                                        and int(p.stem) in labels]),
+        "jpgs_found": len(files), "labelled_jpgs": len(labelled),
         "used": len(ids), "unreadable": len(bad), "unreadable_files": bad[:50],
         "train": int((~test).sum()), "test": int(test.sum()),
         "crop": s.crop, "size": s.image_size, "test_fraction": s.test_fraction, "limit": s.limit,
