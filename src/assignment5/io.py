@@ -8,8 +8,11 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Callable, TypeVar
 
 from assignment5.errors import InputError
+
+T = TypeVar("T")
 
 
 def default_file_mode() -> int:
@@ -67,9 +70,13 @@ def write_model(state, path: str | Path) -> None:
         torch.save(state, f)
 
 
+def _why(err: Exception) -> str:
+    """The error's type and first line, short enough for a one-line message."""
+    return f"{type(err).__name__}: {(str(err).splitlines() or [''])[0][:160]}"
+
+
 def _damaged(path, err: Exception, what: str) -> InputError:
-    return InputError(f"{path} is damaged or not {what} ({type(err).__name__}: "
-                      f"{(str(err).splitlines() or [''])[0][:160]}); delete it and run the workflow "
+    return InputError(f"{path} is damaged or not {what} ({_why(err)}); delete it and run the workflow "
                       "again to rebuild it")
 
 
@@ -135,3 +142,13 @@ def read_state(path: str | Path) -> dict:
         raise _damaged(path, TypeError(f"it holds a {type(state).__name__}, not a state dict"),
                        "a model file this workflow saved")
     return state
+
+
+def read_model(path: str | Path, build: Callable[[dict], T], what: str) -> T:
+    """``build(state)`` for the state dict in ``path``; weights of another model (other keys,
+    shapes or settings) are one InputError saying the file does not hold ``what``."""
+    state = read_state(path)
+    try:
+        return build(state)
+    except (KeyError, AttributeError, TypeError, ValueError, RuntimeError) as err:
+        raise InputError(f"{path} does not hold {what} ({_why(err)})") from err

@@ -16,8 +16,7 @@ from assignment5.galaxy.data import MORPHOLOGIES
 from assignment5.galaxy.models import build
 from assignment5.galaxy.train import as_float
 from assignment5 import settings
-from assignment5.errors import InputError
-from assignment5.io import read_npz, read_state, write_json, write_npz
+from assignment5.io import read_model, read_npz, write_json, write_npz
 from assignment5.step import step_main
 from assignment5.training import resolve_device, setup_torch
 
@@ -83,19 +82,20 @@ def decoder_first_weights(model) -> np.ndarray:
     return (w.T if isinstance(first, torch.nn.Linear) else w.reshape(w.shape[0], -1)).numpy()
 
 
+def vae_from_state(saved: dict) -> tuple[str, torch.nn.Module]:
+    """(architecture, the VAE with its weights) from what galaxy.train saved."""
+    net = build(saved["arch"], saved["latent_dim"], saved["size"])
+    net.load_state_dict(saved["state_dict"])
+    return saved["arch"], net
+
+
 def run(s: settings.GalaxyAnalyse, *, data: str, model: str, npz: str, json: str,
         threads: int) -> dict:
     setup_torch(threads, s.seed)
     device = resolve_device(s.device)
     per_class = s.generated_per_class
-    saved = read_state(model)
-    try:
-        net = build(saved["arch"], saved["latent_dim"], saved["size"])
-        net.load_state_dict(saved["state_dict"])
-    except (KeyError, TypeError, ValueError, RuntimeError) as err:
-        raise InputError(f"{model} does not hold a VAE this workflow trained ({type(err).__name__}: "
-                         f"{str(err).splitlines()[0][:160]})") from err
-    model = net.to(device).eval()
+    arch, model = read_model(model, vae_from_state, "a VAE this workflow trained")
+    model = model.to(device).eval()
     arrays = read_npz(data)
     images = torch.from_numpy(arrays["images"]).permute(0, 3, 1, 2).contiguous()
     test, morph = arrays["test"], arrays["morphology"]
@@ -124,10 +124,10 @@ def run(s: settings.GalaxyAnalyse, *, data: str, model: str, npz: str, json: str
               recon_inputs=arrays["images"][test_idx] / 255.0, recon=recon,
               filters=first_layer_filters(model), fc_mu=fc, fc_decoder=decoder_first_weights(model))
     generated_classes = [n for n in MORPHOLOGIES if class_sizes[n] >= 2]
-    info = {"arch": saved["arch"], "probe": probe, "class_sizes": class_sizes,
+    info = {"arch": arch, "probe": probe, "class_sizes": class_sizes,
             "generated_classes": generated_classes, "generated_per_class": per_class}
     write_json(json, info)
-    print(f"[galaxy:{saved['arch']}] linear probe accuracy {probe['accuracy']} "
+    print(f"[galaxy:{arch}] linear probe accuracy {probe['accuracy']} "
           f"(majority class {probe['majority']})")
     return info
 

@@ -11,8 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from assignment5 import settings
-from assignment5.errors import InputError
-from assignment5.io import read_json, read_npz, read_state, write_json, write_tsv
+from assignment5.io import read_json, read_model, read_npz, write_json, write_tsv
 from assignment5.mnist.model import INPUT_SIZE, VGG11, layer_table
 from assignment5.mnist.train import evaluate, load_split
 from assignment5.plotting import plt, save
@@ -83,16 +82,18 @@ def plot_mistakes(images, true, pred, path, n: int) -> None:
     save(fig, path)
 
 
+def vgg11_from_state(state: dict) -> VGG11:
+    net = VGG11()
+    net.load_state_dict(state)
+    return net
+
+
 def run(s: settings.MnistFigures, *, data: str, model: str, history: str, evaluation: str,
         architecture: str, figures: list[str], threads: int, table: str | None = None) -> dict:
     setup_torch(threads, 0)
     device = resolve_device(s.device)
     summary = read_json(history)
-    net = VGG11()
-    try:
-        net.load_state_dict(read_state(model))
-    except RuntimeError as err:  # wrong keys or shapes
-        raise InputError(f"{model} does not hold VGG11's weights ({str(err).splitlines()[0][:160]})") from err
+    net = read_model(model, vgg11_from_state, "VGG11's weights")
     layers = layer_table(net)
     pools = sum(r["type"] == "MaxPool2d" for r in layers)
     write_json(architecture, {"layers": layers, "total_params": sum(r["params"] for r in layers),

@@ -134,10 +134,9 @@ def parse_csv(text: str, name: str, max_length: int, on_malformed: str,
         start, line = line + 1, reader.line_num  # a quoted tweet may span several lines
         report.rows += 1
         problem = None
-        label = label_value(row[label_at]) if len(row) == len(names) else None
         if len(row) != len(names):
             problem = f"expected {len(names)} fields, found {len(row)}"
-        elif label is None:
+        elif (label := label_value(row[label_at])) is None:
             problem = f"label must be 0 or 1, found {row[label_at]!r}"
         elif sum(bool(_LOOKS_LIKE_ROW.search(part)) for part in row[text_at].split("\n")[:-1]) >= 1:
             problem = (f"an unbalanced quote makes lines {start}-{line} one field "

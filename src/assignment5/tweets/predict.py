@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from assignment5.errors import InputError
-from assignment5.io import read_json, read_state
+from assignment5.io import read_json, read_model
 from assignment5.step import guarded
 from assignment5.tweets.data import decode, strip_controls, to_ascii
 from assignment5.tweets.model import Tweets, TweetLSTM
@@ -31,12 +31,7 @@ def load_model(path: str) -> TweetLSTM:
     if not Path(path).is_file():
         raise InputError(f"model file {path} not found (train it: snakemake --cores 2 "
                          "results/default/tweets/model.pt)")
-    state = read_state(path)
-    try:
-        return TweetLSTM.from_state_dict(state).eval()
-    except (KeyError, AttributeError, TypeError, RuntimeError) as err:
-        raise InputError(f"{path} does not hold the tweet LSTM's weights ({type(err).__name__}: "
-                         f"{str(err).splitlines()[0][:160]})") from err
+    return read_model(path, lambda state: TweetLSTM.from_state_dict(state).eval(), "the tweet LSTM's weights")
 
 
 @torch.no_grad()
