@@ -27,6 +27,21 @@ def test_auto_precision_on_a_gpu_is_bf16_where_supported_else_fp16(monkeypatch, 
     assert training.resolve_precision("fp32", torch.device("cuda")) == "fp32"
 
 
+@pytest.mark.parametrize("avx512_bf16, amx, onednn, expected", [
+    (False, False, True, "fp32"),   # AVX-512 alone: oneDNN says yes, but emulates bf16 (slow)
+    (True, False, True, "bf16"), (False, True, True, "bf16"),
+    (True, True, False, "fp32"),    # a PyTorch build whose oneDNN has no bf16 kernels
+])
+def test_auto_precision_on_a_cpu_is_bf16_only_where_the_cpu_has_it(monkeypatch, avx512_bf16, amx, onednn,
+                                                                     expected):
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx)
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: onednn)
+    assert training.resolve_precision("auto") == expected
+    assert gtrain.resolve_precision("auto", "conv", training.CPU) == expected
+    assert gtrain.resolve_precision("auto", "mlp", training.CPU) == "fp32"
+
+
 def test_the_scaler_is_on_for_fp16_only():
     assert training.grad_scaler("fp16").is_enabled()
     assert not training.grad_scaler("bf16").is_enabled() and not training.grad_scaler("fp32").is_enabled()
