@@ -1,6 +1,7 @@
 """Section 3: loading and validation, encoding, the model, training, resuming, prediction."""
 
 import dataclasses
+import shutil
 import subprocess
 import sys
 
@@ -17,8 +18,10 @@ from assignment5 import paths, training
 from assignment5.training import lr_schedule
 from conftest import ROOT, step_settings
 
-needs_kernel = pytest.mark.skipif(not fused_lstm.available(),
-                                  reason="the C++ LSTM kernel cannot be built here (no compiler?)")
+# Skipped only without a compiler: where one exists, a kernel that fails to build fails these tests
+# (it once did so on AVX-512 CPUs without AVX512-BF16, unseen behind a skip).
+needs_kernel = pytest.mark.skipif(shutil.which("c++") is None and not fused_lstm.available(),
+                                  reason="no C++ compiler here to build the LSTM kernel")
 
 CSV = (
     "text,label\n"

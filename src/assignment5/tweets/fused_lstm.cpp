@@ -361,8 +361,10 @@ std::vector<at::Tensor> lstm_forward(const at::Tensor& table, const at::Tensor& 
                                      const at::Tensor& lengths, bool save, int64_t threads, bool use_bf16) {
   check_inputs(table, codes, w_hh, lengths, /*check_values=*/true);
   TORCH_CHECK(!use_bf16 || kHasBf16, "fused LSTM: bf16 needs a CPU with AVX512-BF16");
-  return use_bf16 ? forward<Bf16>(table, codes, w_hh, lengths, save, threads)
-                  : forward<Fp32>(table, codes, w_hh, lengths, save, threads);
+#ifdef __AVX512BF16__  // elsewhere Bf16 has no vector ops to instantiate with (AVX-512 alone lacks them)
+  if (use_bf16) return forward<Bf16>(table, codes, w_hh, lengths, save, threads);
+#endif
+  return forward<Fp32>(table, codes, w_hh, lengths, save, threads);
 }
 
 // Returns the table's gradient (V, 4H) and the gradients of the pre-activation gates,
@@ -379,8 +381,10 @@ std::vector<at::Tensor> lstm_backward(const at::Tensor& d_last, const at::Tensor
               "fused LSTM: gradient of the last hidden state must be float32 (B, H)");
   TORCH_CHECK(!use_bf16 || kHasBf16, "fused LSTM: bf16 needs a CPU with AVX512-BF16");
   const int64_t vocab = table.size(0);
-  return use_bf16 ? backward<Bf16>(d_last, vocab, codes, w_hh, lengths, c_all, gates, threads)
-                  : backward<Fp32>(d_last, vocab, codes, w_hh, lengths, c_all, gates, threads);
+#ifdef __AVX512BF16__
+  if (use_bf16) return backward<Bf16>(d_last, vocab, codes, w_hh, lengths, c_all, gates, threads);
+#endif
+  return backward<Fp32>(d_last, vocab, codes, w_hh, lengths, c_all, gates, threads);
 }
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
