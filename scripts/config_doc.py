@@ -23,7 +23,11 @@ def resolve(node: dict, root: dict) -> dict:
     return node
 
 
-def type_of(node: dict) -> str:
+def type_of(node: dict, root: dict) -> str:
+    if "anyOf" in node:
+        return " or ".join(type_of(resolve(alt, root), root) for alt in node["anyOf"])
+    if "const" in node:
+        return str(node["const"])
     if "enum" in node:
         return " \\| ".join(str(v) for v in node["enum"])
     t = node.get("type", "")
@@ -43,7 +47,7 @@ def rows(schema: dict, root: dict, config, key: str = ""):
             meaning, _, rules = text.partition("rules: ")
             shown = yaml.safe_dump(config, default_flow_style=True, width=1000).strip().removesuffix("\n...")
             shown = shown.removesuffix("...").strip()
-            yield (key, type_of(node), f"`{shown}`" if len(shown) < 60 else "see config.yaml",
+            yield (key, type_of(node, root), f"`{shown}`" if len(shown) < 60 else "see config.yaml",
                    meaning.strip().rstrip("."), rules.strip())
         if described:
             return

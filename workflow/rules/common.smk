@@ -50,8 +50,12 @@ def step_settings(step):
 
 
 def threads_for(kind):
-    """The configured threads of a kind of job, or all of --cores when null."""
-    return config["threads"][kind] or workflow.cores
+    """The configured threads of a kind of job: all of --cores when null, half of them (at
+    least 1) with half, so that two such jobs run side by side."""
+    threads = config["threads"][kind]
+    if threads == "half":
+        return max(1, workflow.cores // 2)
+    return threads or workflow.cores
 
 
 # What each job asks a cluster for (resources.py): read once, when the workflow loads.
