@@ -11,6 +11,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import bench_galaxy  # noqa: E402
 import bench_mnist  # noqa: E402
+import bench_parallel  # noqa: E402
 import bench_tweets  # noqa: E402
 
 from assignment5 import provenance  # noqa: E402
@@ -18,7 +19,8 @@ from assignment5 import provenance  # noqa: E402
 
 def main() -> None:
     results = {"machine": provenance.device_summary(), "mnist": bench_mnist.main(2),
-               "tweets": bench_tweets.main(2), "galaxy": bench_galaxy.main(2)}
+               "tweets": bench_tweets.main(2), "galaxy": bench_galaxy.main(2),
+               "parallel": bench_parallel.main()}
     out = Path(__file__).parent / "out" / "results.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=2))

@@ -192,6 +192,18 @@ def test_without_the_kernel_auto_falls_back_and_fused_says_why(monkeypatch):
         TweetLSTM(hidden=16, kernel="fused")(codes, lengths)
 
 
+@needs_kernel
+def test_a_hidden_size_the_kernel_cannot_take_runs_in_nn_lstm():
+    """The AVX-512 build needs a hidden size that is a multiple of 16: auto falls back, fused says why."""
+    if fused_lstm.extension().lanes == 1:
+        pytest.skip("this build (no AVX-512) takes any hidden size")
+    codes, lengths = random_batch(batch=3, steps=4)
+    assert TweetLSTM(hidden=8, kernel="auto").kernel_in_use("fp32") == "pytorch"
+    assert TweetLSTM(hidden=8, kernel="auto")(codes, lengths).shape == (3, 2)
+    with pytest.raises(RuntimeError, match="hidden size 8"):
+        TweetLSTM(hidden=8, kernel="fused")(codes, lengths)
+
+
 def test_bucketed_batches_cover_every_tweet_once():
     data = Tweets.from_texts([f"t{'x' * (i % 37)}" for i in range(1000)])
     batches = data.bucketed_batches(32, np.random.default_rng(0), 50)

@@ -391,4 +391,5 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("forward", &lstm_forward, "LSTM forward over right-padded batches");
   m.def("backward", &lstm_backward, "LSTM backward: gradients of the pre-activation gates");
   m.attr("has_bf16") = kHasBf16;
+  m.attr("lanes") = kLanes;  // the hidden size must be a multiple of this
 }

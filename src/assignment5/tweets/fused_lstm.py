@@ -124,9 +124,11 @@ def bf16_supported() -> bool:
     return available() and bool(extension().has_bf16)
 
 
-def usable(precision: str) -> bool:
-    """Whether the kernel can run at this precision here (bf16 needs AVX512-BF16)."""
-    return bf16_supported() if precision == "bf16" else available()
+def usable(precision: str, hidden: int) -> bool:
+    """Whether the kernel can run at this precision and hidden size here (bf16 needs AVX512-BF16;
+    the AVX-512 build needs a hidden size that is a multiple of its 16 lanes)."""
+    runs = bf16_supported() if precision == "bf16" else available()
+    return runs and hidden % extension().lanes == 0
 
 
 class _LastStateLSTM(torch.autograd.Function):

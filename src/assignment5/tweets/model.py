@@ -62,10 +62,11 @@ def resolve_kernel(kernel: str, precision: str, device: torch.device, hidden: in
     this precision; for "auto" on a CPU, the winner of training's measurement when cached."""
     if kernel == "pytorch" or device.type != "cpu":
         return "pytorch"
-    if not fused_lstm.usable(precision):
+    if not fused_lstm.usable(precision, hidden):
         if kernel == "fused":
-            raise RuntimeError(f"kernel 'fused' was asked for, but the C++ kernel could not be built "
-                               f"or has no {precision} support on this CPU")
+            raise RuntimeError(f"kernel 'fused' was asked for, but the C++ kernel could not be built, "
+                               f"has no {precision} support on this CPU or no support for hidden size "
+                               f"{hidden} (it needs a multiple of 16 on AVX-512)")
         return "pytorch"
     if kernel == "auto":
         measured = fused_lstm.cached_choice(fused_lstm.choice_key(precision, torch.get_num_threads(), hidden))

@@ -83,8 +83,9 @@ def choose_kernel(s: settings.TweetsTrain, train: Tweets, precision: str, device
     if s.kernel != "auto" or device.type != "cpu":
         return {"kernel": resolve_kernel(s.kernel, precision, device, s.hidden_size),
                 "how": "as configured" if s.kernel != "auto" else "nn.LSTM (cuDNN) on a GPU"}
-    if not fused_lstm.usable(precision):
-        return {"kernel": "pytorch", "how": f"the C++ kernel is not available in {precision} here"}
+    if not fused_lstm.usable(precision, s.hidden_size):
+        return {"kernel": "pytorch",
+                "how": f"the C++ kernel is not available in {precision} at hidden size {s.hidden_size} here"}
     key = fused_lstm.choice_key(precision, torch.get_num_threads(), s.hidden_size)
     if (cached := fused_lstm.cached_choice(key)) is not None:
         return cached | {"how": "measured earlier on this machine"}
