@@ -115,8 +115,9 @@ def test_the_estimate_uses_measured_rates(tmp_path, monkeypatch):
         Path(path).write_text(json.dumps(data))
     images = tmp_path / "data" / "galaxy-zoo" / "images_training_rev1"
     images.mkdir(parents=True)
-    for i in range(100):
-        (images / f"{i}.jpg").write_bytes(b"")
+    for i in range(100):  # the estimate counts every image kind the data step reads
+        (images / f"{i}.{('jpg', 'JPEG', 'png')[i % 3]}").write_bytes(b"")
+    (images / "notes.txt").write_bytes(b"")
     config = load_config([ROOT / "config" / "config.yaml", ROOT / "config" / "full.yaml"])
     config["data_dir"] = str(tmp_path / "data")
     text = estimate.report(config, estimate.galaxy_images(config))

@@ -70,7 +70,7 @@ def galaxy_images(config: dict) -> int | None:
     g = config["galaxy"]
     folder = Path(config["data_dir"]) / "galaxy-zoo" / "images_training_rev1"
     try:
-        found = sum(1 for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg"))
+        found = sum(1 for p in folder.iterdir() if p.suffix.lower() in paths.GALAXY_IMAGE_SUFFIXES)
     except OSError:
         return None
     return min(found, g["limit"]) if g["limit"] else found

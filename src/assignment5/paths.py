@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 GALAXY_ARCHS = ("mlp", "conv", "resnet")
+GALAXY_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")  # Kaggle ships JPGs; cutouts from elsewhere are often PNGs
 MNIST_FIGURES = ("curves", "confusion", "misclassified")
 TWEETS_FIGURES = ("curves", "lengths")
 GALAXY_FIGURES = ("curves", "reconstructions", "generation", "latent", "weights", "bonus")

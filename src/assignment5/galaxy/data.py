@@ -29,7 +29,7 @@ from typing import Iterator
 import numpy as np
 from PIL import Image
 
-from assignment5 import settings
+from assignment5 import paths, settings
 from assignment5.errors import InputError
 from assignment5.io import decode_utf8, write_json, write_npz
 from assignment5.step import step_main
@@ -39,7 +39,7 @@ IMAGE_DIR = "images_training_rev1"
 LABELS_SHORT = "galaxy_labels.csv"
 LABELS_KAGGLE = "training_solutions_rev1.csv"
 MORPHOLOGIES = ("round_smooth", "in_between_smooth", "cigar_smooth", "edge_on", "spiral")
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")  # Kaggle ships JPGs; cutouts from elsewhere are often PNGs
+IMAGE_SUFFIXES = paths.GALAXY_IMAGE_SUFFIXES
 # (morphology, [(column, threshold), ...]) in order: the first rule that holds wins. These are
 # the thresholds of Zhu et al. 2019 except Class4.1, where the shared labels use 0.69 (Zhu: 0.619);
 # ZHU_2019 lists where the two differ, so the report states the thresholds actually used.
