@@ -17,6 +17,18 @@ _LR = _TRAIN.lr if _TRAIN.lr != "study" else settings.defaults("galaxy_lr_study"
 BATCH, SIZE, LATENT = _TRAIN.batch_size, settings.defaults("galaxy_data").image_size, _TRAIN.latent_dim
 
 
+def workflow_step(arch: str, images: torch.Tensor):
+    """The workflow's training step for one architecture (fused Adam; bf16 and channels-last
+    where they help), as a callable over one fixed batch; also used by bench_parallel."""
+    precision = resolve_precision("auto", arch)
+    channels_last = arch != "mlp"
+    model = build(arch, LATENT, SIZE)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    optimizer = make_optimizer(model, _LR)
+    return lambda: train_step(model, optimizer, as_float(images, channels_last), precision), precision
+
+
 def main(threads: int = 2, archs=("mlp", "conv", "resnet")) -> dict:
     torch.set_num_threads(threads)
     results = {}
@@ -24,17 +36,9 @@ def main(threads: int = 2, archs=("mlp", "conv", "resnet")) -> dict:
     floats = images.float() / 255
     for arch in archs:
         torch.manual_seed(0)
-        precision = resolve_precision("auto", arch)
-        channels_last = arch != "mlp"
-        fast = build(arch, LATENT, SIZE)
-        if channels_last:
-            fast = fast.to(memory_format=torch.channels_last)
+        fast_step, precision = workflow_step(arch, images)
         plain = build(arch, LATENT, SIZE)
-        fast_opt = make_optimizer(fast, _LR)  # the workflow's optimiser: fused Adam
         plain_opt = torch.optim.Adam(plain.parameters(), lr=_LR)
-
-        def workflow_step():
-            train_step(fast, fast_opt, as_float(images, channels_last), precision)
 
         def plain_step():
             logits, mu, log_var = plain(floats)
@@ -44,7 +48,7 @@ def main(threads: int = 2, archs=("mlp", "conv", "resnet")) -> dict:
             plain_opt.step()
 
         calls = 6 if arch != "resnet" else 2
-        results[arch] = compare(workflow_step, plain_step, BATCH, rounds=4, calls=calls, warmup=1)
+        results[arch] = compare(fast_step, plain_step, BATCH, rounds=4, calls=calls, warmup=1)
         print(report(f"galaxy VAE {arch} ({precision}, {threads} threads)", "images/s", results[arch]))
     return results
 

@@ -54,17 +54,9 @@ def make_step(workload: str, threads: int):
         rng = np.random.default_rng(threads)
         batches = (b for _ in range(10**6) for b in data.bucketed_batches(s.batch_size, rng, s.bucket_pool))
         return lambda: train_step(model, opt, *data.batch(next(batches)), precision), 1
-    from bench_galaxy import BATCH, LATENT, SIZE, _LR
-    from assignment5.galaxy.models import build
-    from assignment5.galaxy.train import as_float, make_optimizer, resolve_precision, train_step
-    precision = resolve_precision("auto", workload)
-    channels_last = workload != "mlp"
-    model = build(workload, LATENT, SIZE)
-    if channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    opt = make_optimizer(model, _LR)
+    from bench_galaxy import BATCH, SIZE, workflow_step
     images = torch.randint(0, 256, (BATCH, 3, SIZE, SIZE), dtype=torch.uint8)
-    return lambda: train_step(model, opt, as_float(images, channels_last), precision), BATCH
+    return workflow_step(workload, images)[0], BATCH
 
 
 def _job(workload: str, threads: int, seconds: float, start, results) -> None:
