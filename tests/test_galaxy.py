@@ -274,12 +274,14 @@ def test_kl_per_dimension_adds_up_and_finds_unused_dimensions():
 
 
 def test_convergence_is_measured_over_the_last_window():
-    from assignment5.galaxy.figures import convergence, late_improvement
+    from assignment5.galaxy.figures import convergence, late_improvement, late_window
 
     rows = [{"iteration": i, "test": {"neg_elbo": e}} for i, e in
             ((0, 100.0), (50, 60.0), (90, 50.0), (95, 49.0), (100, 45.0))]
     assert late_improvement(rows, 0.1) == pytest.approx(0.1)     # 50 -> 45 from iteration 90
     assert late_improvement(rows, 0.01) == pytest.approx(4 / 49)  # window too short: the last step
+    assert late_window(rows, 0.1) == pytest.approx(0.1)
+    assert late_window(rows, 0.01) == pytest.approx(0.05)          # what the text then says it spans
     assert [convergence(x, 0.01) for x in (0.1, 0.005, -0.005, -0.1)] == \
         ["improving", "converged", "converged", "rising"]
 

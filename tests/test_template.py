@@ -98,11 +98,13 @@ def test_convergence_and_the_bonus_verdict_follow_the_measurements(tmp_path):
     for arch, (change, state) in zip(("mlp", "conv", "resnet"),
                                      ((0.2, "improving"), (0.001, "converged"), (-0.05, "rising"))):
         archs[arch].update(late_improvement=change, convergence=state)
+    archs["resnet"]["late_window"] = 1 / 3  # three evaluations: the window spans the last third
     variant = next(name for name in bonus if name != "plain")
     bonus[variant]["p_vs_plain"] = 0.003
     tex = prose(ctx)
     assert "fell by 20.00\\,\\% for (i) feed-forward" in tex
-    assert "rose by 5.00\\,\\% for (iii) ResNet" in tex
+    assert "rose by 5.00\\,\\% for (iii) ResNet (over its last 33\\,\\%: its evaluations are sparser)" in tex
+    assert "(ii) convolutional (over" not in tex
     assert "(i) feed-forward was still improving" in tex
     assert "(ii) convolutional has converged" in tex
     assert "the test error of (iii) ResNet rose at the end" in tex

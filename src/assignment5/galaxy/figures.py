@@ -163,15 +163,25 @@ def active_dimensions(scores: dict, threshold: float) -> int:
     return sum(kl > threshold for kl in scores["kl_per_dimension"])
 
 
-def late_improvement(rows: list[dict], window: float) -> float:
-    """Relative fall of the test negative ELBO over the last `window` of training iterations:
-    from the first evaluation at or after (1 - window) of the way to the last one."""
+def _late_start(rows: list[dict], window: float) -> dict:
+    """The first evaluation at or after (1 - window) of the way to the last one; the one before
+    the last where evaluations are sparser than the window."""
     end = rows[-1]
     start = next(r for r in rows if r["iteration"] >= end["iteration"] * (1 - window))
-    if start is end and len(rows) > 1:
-        start = rows[-2]
-    before = start["test"]["neg_elbo"]
-    return (before - end["test"]["neg_elbo"]) / before
+    return rows[-2] if start is end and len(rows) > 1 else start
+
+
+def late_improvement(rows: list[dict], window: float) -> float:
+    """Relative fall of the test negative ELBO over the last `window` of training iterations."""
+    before = _late_start(rows, window)["test"]["neg_elbo"]
+    return (before - rows[-1]["test"]["neg_elbo"]) / before
+
+
+def late_window(rows: list[dict], window: float) -> float:
+    """The share of training that late_improvement actually spans (more than `window` where the
+    evaluations are sparser), so the text can say so."""
+    end = rows[-1]["iteration"]
+    return (end - _late_start(rows, window)["iteration"]) / end if end else 0.0
 
 
 def spread(values: list[float]) -> dict:
@@ -212,7 +222,8 @@ def run_summary(h: dict, s: settings.GalaxyFigures) -> dict:
     improvement = late_improvement(h["history"], s.convergence_window)
     return {"test": final["test"], "train": final["train"], "epochs": h["settings"]["epochs"],
             "active_dimensions": active_dimensions(final["test"], s.active_kl_nats),
-            "late_improvement": improvement, "convergence": convergence(improvement, s.converged_below),
+            "late_improvement": improvement, "late_window": late_window(h["history"], s.convergence_window),
+            "convergence": convergence(improvement, s.converged_below),
             "iterations": h["iterations"], "wall_seconds": h["wall_seconds"],
             "images_per_second": h["images_per_second"], "precision": h["settings"]["precision"],
             "parameters": h["parameters"], "threads": h["threads"], "settings": h["settings"],
