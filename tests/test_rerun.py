@@ -194,7 +194,8 @@ def changed(key: str, value, data_dir_copy: str):
              "tweets.schedule": ["constant", "cosine"], "tweets.tuned.schedule": ["constant", "cosine"],
              "tweets.tuned.keep": ["best", "last"],
              "galaxy.lr_study.select_by": ["mse", "neg_elbo"], "galaxy.lr_study.horizon": ["main", "own"], "galaxy.schedule": ["constant", "cosine"],
-             "threads.training": ["half", 1]}
+             "threads.training": ["half", 1], "threads.preprocessing": ["half", 1],
+             "threads.evaluation": ["half", 1]}
     if key in enums:
         return next(v for v in enums[key] if v != value)
     if key.endswith("precision"):
