@@ -98,6 +98,7 @@ READERS = {
     "tweets.weight_decay": [*TWEETS_TRAIN, *CHECK],
     "tweets.dropout": [*TWEETS_TRAIN, *CHECK],
     "tweets.grad_clip": [*TWEETS_TRAIN, *CHECK],
+    "tweets.ema_decay": [*TWEETS_TRAIN, *CHECK],
     "tweets.precision": [*TWEETS_TRAIN, *CHECK],
     "tweets.kernel": ALL_TWEET_RUNS,
     "tweets.checkpoint_every": ALL_TWEET_RUNS,
@@ -109,6 +110,7 @@ READERS = {
     "tweets.tuned.weight_decay": TUNED,
     "tweets.tuned.dropout": TUNED,
     "tweets.tuned.grad_clip": TUNED,
+    "tweets.tuned.ema_decay": TUNED,
     "tweets.tuned.precision": TUNED,
     "tweets.tuned.validation_fraction": TUNED,
     "tweets.tuned.keep": TUNED,
@@ -135,6 +137,7 @@ READERS = {
     "galaxy.lr_study.epochs.resnet": study("resnet"),
     "galaxy.lr_study.validation_fraction": [*STUDY_RUNS, "galaxy_lr_study"],
     "galaxy.lr_study.select_by": ["galaxy_lr_study"],
+    "galaxy.lr_study.prefer_smaller_within": ["galaxy_lr_study"],
     "galaxy.lr_study.horizon": [*STUDY_RUNS, "galaxy_lr_study"],
     "galaxy.epochs.mlp": [f"{RUNS}/mlp/history.json", *study("mlp")],  # lr_study.horizon: main
     "galaxy.epochs.conv": [f"{RUNS}/conv/history.json", *study("conv")],  # lr_study.horizon: main
@@ -202,6 +205,8 @@ def changed(key: str, value, data_dir_copy: str):
         return "fp32" if value != "fp32" else "bf16"
     if isinstance(value, bool):
         return not value
+    if key.endswith("ema_decay"):
+        return 0.99 if value is None else None
     if value is None:
         return "https://example.org/x.csv" if key.endswith("_url") else (
             "/nowhere" if key.endswith("_dir") else "0" * 64 if key.endswith("_sha256") else 7)

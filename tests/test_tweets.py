@@ -13,7 +13,7 @@ from assignment5.tweets import data as tweets_data
 from assignment5.tweets import train as tweets_train
 from assignment5.tweets import fused_lstm
 from assignment5.tweets.model import LSTMCellLoop, Tweets, TweetLSTM
-from assignment5.io import read_json
+from assignment5.io import read_json, read_npz
 from assignment5 import paths, training
 from assignment5.training import lr_schedule
 from conftest import ROOT, step_settings
@@ -269,6 +269,45 @@ def test_killed_run_resumes_from_its_checkpoint(tiny_npz, tmp_path, kill_on_call
     for a, b in zip(reference["history"], resumed["history"]):
         assert a["test_accuracy"] == b["test_accuracy"]
         assert a["running_loss"] == pytest.approx(b["running_loss"], rel=1e-5)
+
+
+def test_weight_average_is_a_mean_then_an_exponential_average():
+    model = torch.nn.Linear(2, 1, bias=False)
+    average = training.WeightAverage(model, decay=0.9)
+    values = [1.0, 2.0, 3.0] + [3.0] * 47
+    for value in values:
+        with torch.no_grad():
+            model.weight.fill_(value)
+        average.update(model)
+        if average.steps in (1, 3, 10):  # a plain mean up to step 1 / (1 - decay) = 10
+            expected = sum(values[:average.steps]) / average.steps  # (the initial weights play no part)
+            assert torch.allclose(average.model.weight, torch.full((1, 2), expected))
+    expected = 3.0 - (3.0 - 2.7) * 0.9 ** 40  # then weight 0.1 on the newest, 40 steps
+    assert torch.allclose(average.model.weight, torch.full((1, 2), expected))
+    assert not average.model.weight.requires_grad and model.weight.requires_grad
+    restored = training.WeightAverage(model, decay=0.9)
+    restored.load_state_dict(average.state_dict())
+    assert restored.steps == 50 and torch.equal(restored.model.weight, average.model.weight)
+
+
+def test_a_run_with_a_weight_average_keeps_the_average_and_resumes_to_the_same_one(
+        tiny_npz, tmp_path, kill_on_call):
+    reference = train(tiny_npz, tmp_path / "ref", ema_decay=0.95)
+    plain = train(tiny_npz, tmp_path / "plain")
+    restore = kill_on_call(tweets_train, "evaluate", 3)  # dies after the checkpoint at 100
+    with pytest.raises(KeyboardInterrupt):
+        train(tiny_npz, tmp_path / "run", ema_decay=0.95)
+    restore()
+    resumed = train(tiny_npz, tmp_path / "run", ema_decay=0.95)
+    assert resumed["resumed_from_iteration"] == 100
+    weights = {run: torch.load(tmp_path / run / "model.pt", weights_only=True) for run in ("ref", "run", "plain")}
+    for name, tensor in weights["ref"].items():
+        assert torch.allclose(weights["run"][name], tensor, atol=1e-6), name
+    assert any(not torch.allclose(weights["plain"][k], v) for k, v in weights["ref"].items())
+    # the evaluations score the average: the kept weights give the last evaluation's accuracy
+    test = Tweets.from_npz(read_npz(tiny_npz), "test")
+    kept = TweetLSTM.from_state_dict(weights["ref"])
+    assert tweets_train.evaluate(kept, test)["accuracy"] == reference["history"][-1]["test_accuracy"]
 
 
 def test_checkpoint_of_other_data_is_not_resumed(tiny_npz, tmp_path, kill_on_call, capsys):

@@ -134,6 +134,7 @@ class TweetsTrain(Settings):
     weight_decay: float   # decoupled (AdamW); 0 = plain Adam
     dropout: float        # on the final hidden state, during training only
     grad_clip: float | None  # cap on the gradients' global norm; None: no cap
+    ema_decay: float | None  # scored and kept: the weights' moving average with this decay; None: the weights
     precision: str
     kernel: str
     checkpoint_every: int
@@ -194,6 +195,7 @@ class GalaxyLrStudy(Settings):
     lrs: list
     runs: list            # [arch][lr] run names, in the order of archs and lrs
     select_by: str
+    prefer_smaller_within: float  # the smallest rate within this share of the lowest error is chosen
     validation_fraction: float
     horizon: str          # main: study runs follow their main run's schedule; own: it spans their epochs
 
@@ -301,7 +303,7 @@ def _tweets_run(config: dict, run: str | None) -> dict:
                    "iterations": t["optimizer_check"]["iterations"], "validation_fraction": 0.0}
     elif run == "tuned":
         per_run = {k: t["tuned"][k] for k in ("lr", "schedule", "batch_size", "iterations",
-                                              "weight_decay", "dropout", "grad_clip", "precision",
+                                              "weight_decay", "dropout", "grad_clip", "ema_decay", "precision",
                                               "validation_fraction", "keep")}
     else:
         raise SettingsError(f"tweets run {run!r} is not one of {TWEETS_VARIANTS}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import json
 import math
@@ -115,6 +116,33 @@ def optimise(loss, optimizer, scaler=None, clip: float | None = None) -> None:
         scaler.update()
     else:
         optimizer.step()
+
+
+class WeightAverage:
+    """An exponential moving average of a model's weights (Polyak averaging), scored and kept in
+    place of the weights themselves: it averages out the last ~1/(1 - decay) steps' noise. Until
+    step 1/(1 - decay) it is the plain mean of all steps so far (step t weighs 1/t), so it never
+    carries the initial weights."""
+
+    def __init__(self, model: torch.nn.Module, decay: float):
+        self.model = copy.deepcopy(model).requires_grad_(False)
+        self.decay, self.steps = decay, 0
+
+    @torch.no_grad()
+    def update(self, model: torch.nn.Module) -> None:
+        self.steps += 1
+        weight = max(1 - self.decay, 1 / self.steps)
+        for mine, theirs in zip(self.model.parameters(), model.parameters()):
+            mine.lerp_(theirs.detach(), weight)
+        for mine, theirs in zip(self.model.buffers(), model.buffers()):
+            mine.copy_(theirs)
+
+    def state_dict(self) -> dict:
+        return {"model": self.model.state_dict(), "steps": self.steps}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])
+        self.steps = state["steps"]
 
 
 def lr_schedule(optimizer, kind: str, steps: int):

@@ -21,7 +21,7 @@ from assignment5.io import read_npz, write_json, write_model
 from assignment5.step import step_main
 from assignment5.errors import InputError
 from assignment5.training import (CPU, Checkpointer, Progress, Stopwatch, autocast, describe_device, diverged,
-                                  grad_scaler, lr_schedule, optimise, resolve_device, resolve_precision,
+                                  grad_scaler, lr_schedule, optimise, WeightAverage, resolve_device, resolve_precision,
                                   setup_torch)
 from assignment5.tweets.data import VOCAB
 from assignment5.tweets import fused_lstm
@@ -150,6 +150,8 @@ def run(s: settings.TweetsTrain, *, data: str, model: str, history: str, threads
              else "") + ")", flush=True)
     net = TweetLSTM(hidden=s.hidden_size, kernel=choice["kernel"], dropout=s.dropout).to(device)
     kernel = net.kernel_in_use(precision, device)
+    average = WeightAverage(net, s.ema_decay) if s.ema_decay is not None else None
+    scored_net = average.model if average else net  # what evaluations score and the run keeps
     optimizer = make_optimizer(net, s)
     schedule = lr_schedule(optimizer, s.schedule, s.iterations)
     scaler = grad_scaler(precision, device)
@@ -163,6 +165,8 @@ def run(s: settings.TweetsTrain, *, data: str, model: str, history: str, threads
         optimizer.load_state_dict(state["optimizer"])
         schedule.load_state_dict(state["schedule"])
         scaler.load_state_dict(state["scaler"])
+        if average:
+            average.load_state_dict(state["average"])
         rows, it, epoch, position, spent, step_seconds, best = (
             state[k] for k in ("history", "iteration", "epoch", "position", "seconds", "step_seconds", "best"))
         print(f"[tweets] resuming at iteration {it:,} from {checkpoints.path}")
@@ -178,12 +182,14 @@ def run(s: settings.TweetsTrain, *, data: str, model: str, history: str, threads
         epoch, position, index = next(stream)
         loss = train_step(net, optimizer, *train.batch(index, device), precision, scaler, s.grad_clip)
         schedule.step()
+        if average:
+            average.update(net)
         it += 1
         step_seconds += time.perf_counter() - t0
         window_loss, window_n = window_loss + loss, window_n + 1
         progress.update(it)
         evaluating = it % s.eval_every == 0 or it == s.iterations
-        tr = evaluate(net, train, sample, precision=precision, device=device) if evaluating else None
+        tr = evaluate(scored_net, train, sample, precision=precision, device=device) if evaluating else None
         # a non-finite step loss, or weights a step made non-finite (seen by the evaluation)
         if diverged(loss if tr is None else loss + tr["loss"], str(model), ("iteration", it), precision,
                     s.lr, stop_reason="stopping here with the best weights so far (keep: best)" if best else None,
@@ -191,17 +197,17 @@ def run(s: settings.TweetsTrain, *, data: str, model: str, history: str, threads
             diverged_at = it
             break
         if evaluating:
-            te = evaluate(net, test, scored(test), precision=precision, device=device)
+            te = evaluate(scored_net, test, scored(test), precision=precision, device=device)
             rows.append({"iteration": it, "train_accuracy": tr["accuracy"], "train_loss": tr["loss"],
                          "test_accuracy": te["accuracy"], "test_loss": te["loss"],
                          "running_loss": window_loss / window_n, "seconds": clock.seconds})
             if validation is not None:
-                va = evaluate(net, validation, scored(validation), precision=precision, device=device)
+                va = evaluate(scored_net, validation, scored(validation), precision=precision, device=device)
                 rows[-1] |= {"validation_accuracy": va["accuracy"], "validation_loss": va["loss"]}
                 best_so_far = rows[best["row"]]["validation_accuracy"] if best else -1.0
                 if s.keep == "best" and va["accuracy"] > best_so_far:
                     best = {"row": len(rows) - 1,
-                            "model": {k: v.detach().clone() for k, v in net.state_dict().items()}}
+                            "model": {k: v.detach().clone() for k, v in scored_net.state_dict().items()}}
             window_loss, window_n = 0.0, 0
             print(f"[tweets] it {it:,}: train acc {tr['accuracy']:.4f} "
                   + (f"validation acc {rows[-1]['validation_accuracy']:.4f} " if validation is not None else "")
@@ -212,9 +218,10 @@ def run(s: settings.TweetsTrain, *, data: str, model: str, history: str, threads
                               "schedule": schedule.state_dict(),
                               "scaler": scaler.state_dict(), "history": rows, "iteration": it, "epoch": epoch,
                               "position": position + 1, "seconds": clock.seconds,
-                              "step_seconds": step_seconds, "best": best})
+                              "step_seconds": step_seconds, "best": best,
+                              "average": average.state_dict() if average else None})
 
-    write_model(best["model"] if best else net.state_dict(), model)
+    write_model(best["model"] if best else scored_net.state_dict(), model)
     kept = rows[best["row"]] if best else rows[-1]
     summary = {
         "settings": s.as_dict() | {"precision": precision, "kernel": kernel, "vocabulary": VOCAB,
