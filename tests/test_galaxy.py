@@ -355,6 +355,11 @@ def test_lr_study_picks_the_lowest_validation_error_and_main_runs_take_it(tiny_n
     assert lr_study.choose([(1e-3, history(0.02)), (3e-3, history(0.01)), (1e-2, history(float("nan")))],
                            "mse") == 3e-3
     assert lr_study.choose([(3e-3, history(0.01)), (1e-3, history(0.01))], "mse") == 1e-3  # tie: smaller
+    # a larger rate must lead by more than the share to be chosen; nan never counts as close
+    runs = [(1e-3, history(0.0105)), (3e-3, history(0.0100)), (1e-2, history(float("nan")))]
+    assert lr_study.choose(runs, "mse", within=0.1) == 1e-3
+    assert lr_study.choose(runs, "mse", within=0.04) == 3e-3
+    assert lr_study.choose([(1e-4, history(0.02)), *runs], "mse", within=0.1) == 1e-3
     with pytest.raises(lr_study.InputError, match="diverged"):
         lr_study.choose([(1e-2, history(float("inf")))], "mse")
 

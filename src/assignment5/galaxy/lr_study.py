@@ -3,8 +3,10 @@
     python -m assignment5.galaxy.lr_study --histories H_mlp_1 H_mlp_2 ... --output lr_study.json
 
 Each study run trains an architecture for a few epochs at one learning rate and is scored on a
-held-out share of the training images (never the test split). The chosen rate has the lowest
-validation error (select_by) at the end of its run; a run that diverged (NaN) never wins.
+held-out share of the training images (never the test split). The chosen rate is the smallest
+whose validation error (select_by) at the end of its run is within prefer_smaller_within (a share)
+of the lowest: short runs favour larger rates than long ones want (README), so a small lead of a
+larger rate is not taken as evidence. A run that diverged (NaN) never wins.
 """
 
 from __future__ import annotations
@@ -26,13 +28,15 @@ def score(history: dict, select_by: str) -> float:
     return value
 
 
-def choose(runs: list[tuple[float, dict]], select_by: str) -> float:
-    """The learning rate with the lowest final validation error; ties go to the smaller rate."""
-    scored = sorted((score(history, select_by), lr) for lr, history in runs)
-    if math.isinf(scored[0][0]):
+def choose(runs: list[tuple[float, dict]], select_by: str, within: float = 0.0) -> float:
+    """The smallest learning rate whose final validation error is at most (1 + within) times the
+    lowest (within 0: the lowest; ties go to the smaller rate)."""
+    scores = {lr: score(history, select_by) for lr, history in runs}
+    lowest = min(scores.values())
+    if math.isinf(lowest):
         raise InputError(f"every learning rate of the study diverged ({[lr for lr, _ in runs]}): "
                          "add smaller ones to galaxy.lr_study.lrs")
-    return scored[0][1]
+    return min(lr for lr, value in scores.items() if value <= lowest * (1 + within))
 
 
 def row(lr: float, history: dict) -> dict:
@@ -53,12 +57,12 @@ def run(s: settings.GalaxyLrStudy, *, histories: list[str], output: str) -> dict
     archs = {}
     for i, arch in enumerate(s.archs):  # histories: per architecture, one per rate
         results = list(zip(s.lrs, map(read_json, histories[i * len(s.lrs): (i + 1) * len(s.lrs)])))
-        chosen = choose(results, s.select_by)
+        chosen = choose(results, s.select_by, s.prefer_smaller_within)
         archs[arch] = {"chosen": chosen, "runs": [row(lr, h) for lr, h in results]}
         print(f"[galaxy:lr-study] {arch}: " + ", ".join(
             f"lr {lr:g} -> {score(h, s.select_by):.5g}" for lr, h in results) + f"; chosen {chosen:g}")
-    summary = {"select_by": s.select_by, "validation_fraction": s.validation_fraction, "horizon": s.horizon,
-               "lrs": s.lrs, "archs": archs}
+    summary = {"select_by": s.select_by, "prefer_smaller_within": s.prefer_smaller_within,
+               "validation_fraction": s.validation_fraction, "horizon": s.horizon, "lrs": s.lrs, "archs": archs}
     write_json(output, summary)
     return summary
 
