@@ -1,4 +1,4 @@
-"""What each job asks a cluster for (SLURM's --mem and --time).
+"""What each job asks a cluster for (SLURM's --mem and --time), and which ready job starts first.
 
 Memory follows the data a job holds; time follows the rates earlier runs measured on this machine
 (estimate.py), doubled. A local run ignores both unless `--resources mem_mb=...` is given; a
@@ -40,3 +40,26 @@ def runtime_minutes(estimates: dict[str, float | None], rule: str, run: str | No
     if seconds is None:
         return UNMEASURED_MINUTES
     return max(30, math.ceil(MARGIN * seconds / 60 + 10))
+
+
+# Snakemake's priority: which ready job a free core takes first. Results never depend on it.
+DATA_RULES = ("mnist_data", "tweets_data", "galaxy_data")
+MAIN_TRAINING = ("mnist_train", "tweets_train")
+GATE, LONG, OTHER = 2, 1, 0
+
+
+def priority(estimates: dict[str, float | None], rule: str, run: str | None = None, *,
+             study_runs=(), galaxy_archs=()) -> int:
+    """Gating and long jobs first, so that a run does not end with one long job on one core beside
+    an idle one (bench/bench_schedule.py replays a run's measured job times both ways). GATE: the data rules and the
+    learning-rate study's runs, which later trainings wait for; LONG: each section's main training;
+    OTHER: checks, variants, bonus runs, figures. Within a rank the longer measured estimate goes
+    first (when one is known; estimate.py)."""
+    if rule in DATA_RULES or (rule == "galaxy_train" and run in study_runs):
+        rank = GATE
+    elif rule in MAIN_TRAINING or (rule == "galaxy_train" and run in galaxy_archs):
+        rank = LONG
+    else:
+        rank = OTHER
+    seconds = estimates.get(rule if run is None else f"{rule}:{run}") or 0
+    return rank * 10_000 + min(9_999, round(seconds / 60))

@@ -79,6 +79,18 @@ def runtime_for(rule):
     )
 
 
+def priority_for(rule_name):
+    """Which ready job a free core starts first (resources.priority); results never depend on it."""
+    study_runs = settings.lr_study_runs(config)
+    return lambda wildcards: resources.priority(
+        ESTIMATES,
+        rule_name,
+        getattr(wildcards, "run", None),
+        study_runs=study_runs,
+        galaxy_archs=GALAXY_ARCHS,
+    )
+
+
 def run_settings(wildcards):
     return settings.for_step(config, "galaxy_train", wildcards.run)
 

@@ -9,6 +9,7 @@ rule galaxy_data:
         P.log("galaxy_data"),
     benchmark:
         P.benchmark("galaxy_data")
+    priority: priority_for("galaxy_data")
     threads: threads_for("preprocessing")
     resources:
         mem_mb=mem_for("galaxy_data"),
@@ -33,6 +34,7 @@ rule galaxy_train:
         P.benchmark("galaxy_train_{run}")
     wildcard_constraints:
         run="|".join(re.escape(run) for run in GALAXY_RUNS),
+    priority: priority_for("galaxy_train")
     threads: threads_for("training")
     resources:
         mem_mb=mem_for("galaxy_train"),

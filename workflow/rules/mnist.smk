@@ -6,6 +6,7 @@ rule mnist_data:
         P.log("mnist_data"),
     benchmark:
         P.benchmark("mnist_data")
+    priority: priority_for("mnist_data")
     threads: 1
     params:
         settings=step_settings("mnist_data"),
@@ -24,6 +25,7 @@ rule mnist_train:
         P.log("mnist_train"),
     benchmark:
         P.benchmark("mnist_train")
+    priority: priority_for("mnist_train")
     threads: threads_for("training")
     resources:
         mem_mb=mem_for("mnist_train"),
@@ -47,6 +49,7 @@ rule mnist_check:
         P.benchmark("mnist_check_{run}")
     wildcard_constraints:
         run="|".join(BATCHNORM_CHECK),
+    priority: priority_for("mnist_check")
     threads: threads_for("training")
     resources:
         mem_mb=mem_for("mnist_check"),

@@ -9,6 +9,7 @@ rule tweets_data:
         P.log("tweets_data"),
     benchmark:
         P.benchmark("tweets_data")
+    priority: priority_for("tweets_data")
     threads: 1
     params:
         settings=step_settings("tweets_data"),
@@ -27,6 +28,7 @@ rule tweets_train:
         P.log("tweets_train"),
     benchmark:
         P.benchmark("tweets_train")
+    priority: priority_for("tweets_train")
     threads: threads_for("training")
     resources:
         mem_mb=mem_for("tweets_train"),
@@ -50,6 +52,7 @@ rule tweets_variant:
         P.benchmark("tweets_variant_{run}")
     wildcard_constraints:
         run="|".join(TWEETS_VARIANTS),
+    priority: priority_for("tweets_variant")
     threads: threads_for("training")
     resources:
         mem_mb=mem_for("tweets_variant"),
