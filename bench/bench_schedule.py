@@ -1,9 +1,10 @@
 """How much the job priorities (resources.priority) shorten a run, simulated from measured times.
 
-    python bench/bench_schedule.py [benchmarks folder] [--cores 2] [--rounds 2000]
+    python bench/bench_schedule.py [benchmarks folder or times.json] [--cores 2] [--rounds 2000]
 
 Reads each job's wall time from a finished run's benchmark files (results/<budget>/benchmarks/,
-default: the default budget's) and the job graph from `snakemake --dag`, then replays the run as a
+default: the default budget's), or from a JSON file of them (bench/times-intel-fp32.json: the
+per-rule times of the README's Intel end-to-end run), and the job graph from `snakemake --dag`, then replays the run as a
 list schedule: whenever a core is free it starts the ready job of highest priority, each job on one
 core (the default profile on 2 cores gives every job 1 thread). Snakemake breaks ties between equal
 priorities in its own way, so ties are broken at random and each policy is replayed --rounds times.
@@ -15,6 +16,7 @@ ratios to the first, and the lower bound (all work spread evenly over the cores)
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import re
 import statistics
@@ -43,9 +45,15 @@ def job_graph(cores: int, config_args: list[str]) -> tuple[dict[str, tuple[str, 
     return nodes, waits
 
 
-def wall_seconds(folder: Path, rule: str, wildcard: str | None) -> float:
-    """The job's measured wall time; 0 for a job without a benchmark file (all, tiny local rules)."""
-    path = folder / f"{rule}{'_' + wildcard if wildcard else ''}.tsv"
+def wall_seconds(source: Path, rule: str, wildcard: str | None) -> float:
+    """The job's measured wall time, from its benchmark file in the folder `source` or its entry
+    in the JSON file `source` ({benchmark name: seconds}); 0 for a job with neither (all, tiny
+    local rules)."""
+    name = f"{rule}{'_' + wildcard if wildcard else ''}"
+    if source.suffix == ".json":
+        value = json.loads(source.read_text()).get(name, 0.0)
+        return float(value)
+    path = source / f"{name}.tsv"
     if not path.exists():
         return 0.0
     return float(path.read_text().splitlines()[1].split("\t")[0])

@@ -66,19 +66,21 @@ def test_smoke_budget_runs_through_the_slurm_profile(slurm, tmp_path, shared_dat
     assert jobs["galaxy_train_wildcards_conv"][1] != jobs["theory"][1]
 
 
-def test_priorities_start_data_and_the_study_first_then_the_long_trainings():
+def test_priorities_start_data_and_the_study_first_then_the_longest_trainings():
     from assignment5 import resources
 
     def priority(rule, run=None, estimates=None):
         return resources.priority(estimates or {}, rule, run, study_runs={"lr-conv-0.001": ("conv", 0.001)},
                                   galaxy_archs=("mlp", "conv", "resnet"))
 
-    gate = [priority("galaxy_data"), priority("mnist_data"), priority("galaxy_train", "lr-conv-0.001")]
+    gate = [priority("galaxy_data"), priority("mnist_data"), priority("galaxy_train", "lr-conv-0.001"),
+            priority("galaxy_lr_study")]
     long = [priority("mnist_train"), priority("tweets_train"), priority("galaxy_train", "conv")]
     other = [priority("mnist_check", "with-batchnorm"), priority("tweets_variant", "tuned"),
              priority("galaxy_train", "bonus-plain-seed0"), priority("report")]
     assert min(gate) > max(long) and min(long) > max(other)
-    # within a rank the longer measured job first; an estimate never lifts a job into the next rank
-    measured = {"mnist_train": 3000.0, "tweets_train": 600.0, "tweets_variant:tuned": 10 ** 9}
-    assert priority("mnist_train", estimates=measured) > priority("tweets_train", estimates=measured)
-    assert priority("tweets_variant", "tuned", estimates=measured) < priority("tweets_train")
+    # measured jobs go longest first, below the gate however long; unmeasured main trainings lead them
+    measured = {"mnist_train": 3000.0, "tweets_variant:tuned": 600.0, "mnist_check:with-batchnorm": 10.0 ** 9}
+    assert priority("mnist_train", estimates=measured) > priority("tweets_variant", "tuned", estimates=measured)
+    assert priority("mnist_check", "with-batchnorm", estimates=measured) < min(gate)
+    assert priority("tweets_train") > priority("mnist_train", estimates=measured) > priority("report") == 0

@@ -43,23 +43,23 @@ def runtime_minutes(estimates: dict[str, float | None], rule: str, run: str | No
 
 
 # Snakemake's priority: which ready job a free core takes first. Results never depend on it.
-DATA_RULES = ("mnist_data", "tweets_data", "galaxy_data")
+GATE_RULES = ("mnist_data", "tweets_data", "galaxy_data", "galaxy_lr_study")
 MAIN_TRAINING = ("mnist_train", "tweets_train")
-GATE, LONG, OTHER = 2, 1, 0
+GATE, UNMEASURED_LONG = 20_000, 10_000
 
 
 def priority(estimates: dict[str, float | None], rule: str, run: str | None = None, *,
              study_runs=(), galaxy_archs=()) -> int:
-    """Gating and long jobs first, so that a run does not end with one long job on one core beside
-    an idle one (bench/bench_schedule.py replays a run's measured job times both ways). GATE: the data rules and the
-    learning-rate study's runs, which later trainings wait for; LONG: each section's main training;
-    OTHER: checks, variants, bonus runs, figures. Within a rank the longer measured estimate goes
-    first (when one is known; estimate.py)."""
-    if rule in DATA_RULES or (rule == "galaxy_train" and run in study_runs):
-        rank = GATE
-    elif rule in MAIN_TRAINING or (rule == "galaxy_train" and run in galaxy_archs):
-        rank = LONG
-    else:
-        rank = OTHER
+    """Gating jobs first, then the longest, so that a run does not end with one long job on one
+    core beside an idle one (bench/bench_schedule.py replays a run's measured job times each way).
+    The data rules and the learning-rate study (its runs and their summary) gate later trainings
+    and come first. The
+    others go longest first by their measured estimate (minutes; estimate.py); without one, each
+    section's main training counts as longer than anything measured and the rest as shortest."""
     seconds = estimates.get(rule if run is None else f"{rule}:{run}") or 0
-    return rank * 10_000 + min(9_999, round(seconds / 60))
+    minutes = min(9_999, round(seconds / 60))
+    if rule in GATE_RULES or (rule == "galaxy_train" and run in study_runs):
+        return GATE + minutes
+    if seconds:
+        return max(1, minutes)
+    return UNMEASURED_LONG if rule in MAIN_TRAINING or (rule == "galaxy_train" and run in galaxy_archs) else 0

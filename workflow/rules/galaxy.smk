@@ -53,6 +53,7 @@ rule galaxy_lr_study:
         P.galaxy_lr_study,
     log:
         P.log("galaxy_lr_study"),
+    priority: priority_for("galaxy_lr_study")
     params:
         settings=step_settings("galaxy_lr_study"),
     script:
