@@ -31,6 +31,9 @@ def focus_y(ax, curves: list[tuple[list, list]], also=(), skip: float = CURVES_S
     losses are many times larger and would flatten everything that follows into one line."""
     tail = [y for xs, ys in curves for x, y in zip(xs, ys) if x >= skip * max(xs)] + list(also)
     lo, hi = min(tail), max(tail)
+    if ax.get_yscale() == "log":
+        ax.set_ylim(lo / 1.15, hi * 1.15)
+        return
     pad = 0.08 * (hi - lo) or 0.01 * hi
     ax.set_ylim(lo - pad, hi + pad)
 
@@ -45,6 +48,8 @@ def plot_curves(histories: dict, pca: dict, path) -> None:
             ax.plot(its, train, "--", color=COLOURS[arch], alpha=0.8)
             ax.plot(its, test, "-", color=COLOURS[arch], label=NAMES[arch])
             curves += [(its, train), (its, test)]
+        if metric == "mse":  # the architectures' MSEs differ several-fold: a log axis keeps the PCA gap visible
+            ax.set_yscale("log")
         ax.axhline(pca["test"][metric], color="k", lw=0.8, ls=":", label=f"PCA ({pca['components']}), test")
         focus_y(ax, curves, also=[pca["test"][metric]])
         ax.set_xlabel("training iteration")
