@@ -4,8 +4,8 @@
 
 Reads each job's wall time from a finished run's benchmark files (results/<budget>/benchmarks/,
 default: the default budget's), or from a JSON file of them (bench/times-intel-fp32.json: the
-per-rule times of the README's Intel end-to-end run), and the job graph from `snakemake --dag`, then replays the run as a
-list schedule: whenever a core is free it starts the ready job of highest priority, each job on one
+per-rule times of the README's Intel end-to-end run), and the job graph from `snakemake --dag`,
+then replays the run as a list schedule: whenever a core is free it starts the ready job of highest priority, each job on one
 core (the default profile on 2 cores gives every job 1 thread). Snakemake breaks ties between equal
 priorities in its own way, so ties are broken at random and each policy is replayed --rounds times.
 It prints the median and range of the simulated wall time for every job equal (no priorities), the
@@ -45,18 +45,17 @@ def job_graph(cores: int, config_args: list[str]) -> tuple[dict[str, tuple[str, 
     return nodes, waits
 
 
-def wall_seconds(source: Path, rule: str, wildcard: str | None) -> float:
-    """The job's measured wall time, from its benchmark file in the folder `source` or its entry
-    in the JSON file `source` ({benchmark name: seconds}); 0 for a job with neither (all, tiny
-    local rules)."""
-    name = f"{rule}{'_' + wildcard if wildcard else ''}"
+def measured_times(source: Path) -> dict[str, float]:
+    """{benchmark name: wall seconds}: the benchmark files in the folder `source`, or the JSON
+    file `source` itself."""
     if source.suffix == ".json":
-        value = json.loads(source.read_text()).get(name, 0.0)
-        return float(value)
-    path = source / f"{name}.tsv"
-    if not path.exists():
-        return 0.0
-    return float(path.read_text().splitlines()[1].split("\t")[0])
+        return {name: float(s) for name, s in json.loads(source.read_text()).items() if not name.startswith("_")}
+    return {path.stem: float(path.read_text().splitlines()[1].split("\t")[0]) for path in source.glob("*.tsv")}
+
+
+def benchmark_name(rule: str, wildcard: str | None) -> str:
+    """The name of a job's benchmark file (P.benchmark): the rule, then its wildcard after "_"."""
+    return f"{rule}{'_' + wildcard if wildcard else ''}"
 
 
 def replay(seconds: dict, waits: dict, priority: dict, cores: int, rng: random.Random) -> float:
@@ -84,10 +83,11 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
     nodes, waits = job_graph(args.cores, ["--config", *args.config] if args.config else [])
     folder = Path(args.benchmarks)
-    seconds = {node: wall_seconds(folder, *nodes[node]) for node in nodes}
+    times = measured_times(folder)  # a job without one (all, tiny local rules) counts as 0 s
+    seconds = {node: times.get(benchmark_name(*nodes[node]), 0.0) for node in nodes}
     config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
     study, archs = settings.lr_study_runs(config), paths.GALAXY_ARCHS
-    measured = {f"{rule}:{run}" if run else rule: seconds[node] for node, (rule, run) in nodes.items()}
+    measured = {resources.job_key(*nodes[node]): seconds[node] for node in nodes}
     policies = {
         "every job equal": {node: 0 for node in nodes},
         "ranks alone (no rate measured)": {

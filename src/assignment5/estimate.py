@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 from assignment5 import paths, settings
+from assignment5.resources import job_key
 from assignment5.training import format_duration
 
 BUDGETS = ("default", "smoke", "full")
@@ -41,7 +42,7 @@ def training_seconds(config: dict, galaxy_images: int | None) -> list[tuple[str,
                  f"{m['epochs']} epochs x {images:,} images" + (f" at {mnist[0]:,.0f}/s ({mnist[1]})" if mnist else "")))
     for run in settings.BATCHNORM_CHECK:
         c = settings.for_step(config, "mnist_check", run)
-        rows.append((f"mnist_check:{run}", f"VGG11 {run}",
+        rows.append((job_key("mnist_check", run), f"VGG11 {run}",
                      c["epochs"] * c["train_limit"] / mnist[0] if mnist else None,
                      f"{c['epochs']} epochs x {c['train_limit']:,} images"
                      + (f" at {mnist[0]:,.0f}/s ({mnist[1]})" if mnist else "")))
@@ -51,7 +52,7 @@ def training_seconds(config: dict, galaxy_images: int | None) -> list[tuple[str,
     for run in settings.TWEETS_VARIANTS:  # measured at batch 32: tweets per second carry over
         v = settings.for_step(config, "tweets_variant", run)
         rate = lstm[0] * t["batch_size"] / v["batch_size"] if lstm else None
-        rows.append((f"tweets_variant:{run}", f"character LSTM, {run}",
+        rows.append((job_key("tweets_variant", run), f"character LSTM, {run}",
                      v["iterations"] / rate if rate else None,
                      f"{v['iterations']:,} iterations of {v['batch_size']}"
                      + (f" at {rate:,.0f}/s ({lstm[1]})" if rate else "")))
@@ -60,7 +61,7 @@ def training_seconds(config: dict, galaxy_images: int | None) -> list[tuple[str,
         rate = _measured(f"galaxy/runs/{s['arch']}/history.json", "images_per_second")
         seconds = s["epochs"] * galaxy_images / rate[0] if rate and galaxy_images else None
         how = f"{s['epochs']} epochs x {galaxy_images:,} images" if galaxy_images else f"{s['epochs']} epochs"
-        rows.append((f"galaxy_train:{run}", f"VAE {run}", seconds,
+        rows.append((job_key("galaxy_train", run), f"VAE {run}", seconds,
                      how + (f" at {rate[0]:,.0f}/s ({rate[1]})" if rate else "")))
     return rows
 

@@ -32,11 +32,16 @@ def mem_mb(config: dict, rule: str, galaxy_images: int | None) -> int:
     return BASE_MB + math.ceil(copies * galaxy_images * 3 * size * size / 2**20)
 
 
+def job_key(rule: str, run: str | None = None) -> str:
+    """A job's key in the estimates: the rule, with the run after a colon (galaxy_train:conv)."""
+    return rule if run is None else f"{rule}:{run}"
+
+
 def runtime_minutes(estimates: dict[str, float | None], rule: str, run: str | None = None) -> int:
     """Minutes for one job: twice the measured estimate plus 10 (at least 30) for training jobs."""
     if rule not in TRAINING_RULES:
         return SHORT_JOB_MINUTES
-    seconds = estimates.get(rule if run is None else f"{rule}:{run}")
+    seconds = estimates.get(job_key(rule, run))
     if seconds is None:
         return UNMEASURED_MINUTES
     return max(30, math.ceil(MARGIN * seconds / 60 + 10))
@@ -53,10 +58,10 @@ def priority(estimates: dict[str, float | None], rule: str, run: str | None = No
     """Gating jobs first, then the longest, so that a run does not end with one long job on one
     core beside an idle one (bench/bench_schedule.py replays a run's measured job times each way).
     The data rules and the learning-rate study (its runs and their summary) gate later trainings
-    and come first. The
-    others go longest first by their measured estimate (minutes; estimate.py); without one, each
-    section's main training counts as longer than anything measured and the rest as shortest."""
-    seconds = estimates.get(rule if run is None else f"{rule}:{run}") or 0
+    and come first. The others go longest first by their measured estimate (minutes; estimate.py);
+    without one, each section's main training counts as longer than anything measured and the rest
+    as shortest."""
+    seconds = estimates.get(job_key(rule, run)) or 0
     minutes = min(9_999, round(seconds / 60))
     if rule in GATE_RULES or (rule == "galaxy_train" and run in study_runs):
         return GATE + minutes

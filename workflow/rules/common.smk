@@ -36,6 +36,7 @@ GALAXY_ARCHS = list(paths.GALAXY_ARCHS)
 BONUS_RUNS = settings.bonus_runs(config)
 TWEETS_VARIANTS = list(settings.TWEETS_VARIANTS)
 BATCHNORM_CHECK = list(settings.BATCHNORM_CHECK)
+LR_STUDY_RUNS = settings.lr_study_runs(config)
 GALAXY_RUNS = settings.galaxy_runs(
     config
 )  # study runs (with galaxy.lr: study), archs, bonus runs
@@ -81,12 +82,11 @@ def runtime_for(rule):
 
 def priority_for(rule_name):
     """Which ready job a free core starts first (resources.priority); results never depend on it."""
-    study_runs = settings.lr_study_runs(config)
     return lambda wildcards: resources.priority(
         ESTIMATES,
         rule_name,
         getattr(wildcards, "run", None),
-        study_runs=study_runs,
+        study_runs=LR_STUDY_RUNS,
         galaxy_archs=GALAXY_ARCHS,
     )
 
