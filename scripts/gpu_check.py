@@ -1,6 +1,6 @@
-"""The GPU check a maintainer runs on a CUDA machine (make gpu-check DATA=/path/to/data):
-the whole smoke budget with device: cuda, in a scratch copy of the workflow, then each run's
-device, precision and throughput from its history file.
+"""The GPU check a maintainer runs on a machine with an accelerator (make gpu-check
+DATA=/path/to/data): the whole smoke budget on the accelerator PyTorch reports (CUDA, MPS or XPU),
+in a scratch copy of the workflow, then each run's device, precision and throughput.
 
     python scripts/gpu_check.py /path/to/data
 """
@@ -15,14 +15,18 @@ from pathlib import Path
 
 import torch
 
+from assignment5.training import describe_device
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def main(data_dir: str) -> int:
-    if not torch.cuda.is_available():
-        print("gpu-check: PyTorch sees no CUDA GPU on this machine; nothing to check", file=sys.stderr)
+    found = torch.accelerator.current_accelerator(check_available=True)
+    if found is None:
+        print("gpu-check: PyTorch sees no accelerator (CUDA, MPS, XPU) on this machine; nothing to check",
+              file=sys.stderr)
         return 2
-    print(f"gpu-check: {torch.cuda.get_device_name(0)}, torch {torch.__version__}")
+    print(f"gpu-check: {describe_device(found)}, torch {torch.__version__}")
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
         shutil.copy(ROOT / "Snakefile", work)
@@ -31,8 +35,8 @@ def main(data_dir: str) -> int:
         start = time.perf_counter()
         result = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "4", "--configfile",
                                  "config/smoke.yaml", "--config", f"data_dir={Path(data_dir).resolve()}",
-                                 "device=cuda"], cwd=work)
-        print(f"gpu-check: smoke budget on the GPU, end to end: {time.perf_counter() - start:.0f} s")
+                                 f"device={found.type}"], cwd=work)
+        print(f"gpu-check: smoke budget on the accelerator, end to end: {time.perf_counter() - start:.0f} s")
         if result.returncode:
             return result.returncode
         for history in sorted((work / "results" / "smoke").rglob("history.json")):

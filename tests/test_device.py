@@ -19,6 +19,26 @@ def test_auto_is_the_cpu_without_a_gpu_and_cuda_without_one_is_an_error(monkeypa
         training.resolve_device("cuda")
 
 
+@pytest.mark.parametrize("present", ["mps", "xpu", "cuda"])
+def test_auto_takes_whichever_accelerator_pytorch_reports_and_others_are_one_line(monkeypatch, present):
+    """No machine here has one: torch.accelerator is made to report it (never run on the real
+    hardware for mps and xpu; see README, GPU)."""
+    monkeypatch.setattr(torch.accelerator, "current_accelerator",
+                        lambda check_available=False: torch.device(present))
+    assert training.resolve_device("auto") == torch.device(present)
+    assert training.resolve_device(present) == torch.device(present)
+    assert training.resolve_device("cpu") == training.CPU
+    for other in set(training.ACCELERATORS) - {present}:
+        with pytest.raises(InputError, match=f"device: {other} was asked for.*it sees {present}"):
+            training.resolve_device(other)
+
+
+def test_mps_autocasts_in_fp16_with_a_scaler(monkeypatch):
+    assert training.resolve_precision("auto", torch.device("mps")) == "fp16"
+    monkeypatch.setattr(torch.xpu, "is_bf16_supported", lambda *a, **k: True)
+    assert training.resolve_precision("auto", torch.device("xpu")) == "bf16"
+
+
 @pytest.mark.parametrize("bf16, expected", [(True, "bf16"), (False, "fp16")])
 def test_auto_precision_on_a_gpu_is_bf16_where_supported_else_fp16(monkeypatch, bf16, expected):
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: bf16)

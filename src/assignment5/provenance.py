@@ -66,7 +66,10 @@ def git_commit(cwd: str | None = None) -> str:
 def device_summary() -> dict:
     import torch
 
-    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
+    from assignment5.training import describe_device
+
+    found = torch.accelerator.current_accelerator(check_available=True)
+    gpu = describe_device(found) if found is not None else "none"
     return {"cpu": cpu_name(), "cpu_features": cpu_features(),
             "cpu_capability": torch.backends.cpu.get_cpu_capability(),
             "logical_cpus": os.cpu_count(), "gpu": gpu, "torch_threads": torch.get_num_threads()}

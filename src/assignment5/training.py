@@ -60,33 +60,44 @@ def bf16_supported() -> bool:
 CPU = torch.device("cpu")
 
 
+ACCELERATORS = ("cuda", "mps", "xpu")  # the config's device values besides auto and cpu
+
+
 def resolve_device(requested: str) -> torch.device:
-    """auto: the GPU when PyTorch sees one, else the CPU; cuda without a GPU is an error."""
+    """auto: the accelerator PyTorch reports (CUDA, MPS or XPU), else the CPU; an accelerator
+    asked for by name that PyTorch does not see is a one-line error."""
+    found = torch.accelerator.current_accelerator(check_available=True)
     if requested == "auto":
-        requested = "cuda" if torch.cuda.is_available() else "cpu"
-    if requested == "cuda" and not torch.cuda.is_available():
-        raise InputError("config key device: cuda was asked for, but PyTorch sees no CUDA GPU "
-                         "(set device: auto or cpu)")
-    device = torch.device(requested)
+        device = found or CPU
+    elif requested == "cpu":
+        device = CPU
+    elif found is not None and found.type == requested:
+        device = found
+    else:
+        sees = f"it sees {found.type}" if found is not None else "it sees only the CPU"
+        raise InputError(f"config key device: {requested} was asked for, but PyTorch sees no "
+                         f"{requested} device ({sees}; set device: auto or cpu)")
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick its fastest kernels
     return device
 
 
 def describe_device(device: torch.device) -> str:
-    if device.type == "cuda":
-        return f"cuda ({torch.cuda.get_device_name(device)})"
-    return "cpu"
+    if device.type in ("cuda", "xpu"):
+        return f"{device.type} ({torch.get_device_module(device.type).get_device_name(device)})"
+    return device.type
 
 
 def resolve_precision(requested: str, device: torch.device = CPU) -> str:
-    """auto: bf16 where the device computes it natively; on a GPU without bf16, fp16 (with a
-    gradient scaler); fp32 otherwise."""
+    """auto: bf16 where the device computes it natively; on an accelerator without bf16, fp16
+    (with a gradient scaler); fp32 on other CPUs."""
     if requested != "auto":
         return requested
-    if device.type == "cuda":
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-    return "bf16" if bf16_supported() else "fp32"
+    if device.type == "cpu":
+        return "bf16" if bf16_supported() else "fp32"
+    module = torch.get_device_module(device.type)
+    has_bf16 = getattr(module, "is_bf16_supported", lambda: False)()  # MPS has no such check
+    return "bf16" if has_bf16 else "fp16"
 
 
 def autocast(precision: str, device: torch.device = CPU):
@@ -205,6 +216,12 @@ def fingerprint(settings: dict, data_files=()) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
+def accelerator_module():
+    """torch.cuda, torch.mps or torch.xpu where such a device is present, else None."""
+    found = torch.accelerator.current_accelerator(check_available=True)
+    return None if found is None else torch.get_device_module(found.type)
+
+
 class Checkpointer:
     """Saves training state atomically to ``path``; resumes only the same settings and data.
 
@@ -221,8 +238,8 @@ class Checkpointer:
 
     def save(self, state: dict) -> None:
         rng = {"torch_rng": torch.get_rng_state()}
-        if torch.cuda.is_available():  # dropout and sampling on a GPU draw from its own generator
-            rng["cuda_rng"] = torch.cuda.get_rng_state_all()
+        if (module := accelerator_module()) is not None:  # an accelerator draws from its own generator
+            rng["accelerator_rng"] = [module.get_rng_state()]
         write_model({"fingerprint": self.key, **rng, **state}, self.path)
 
     def load(self) -> dict | None:
@@ -243,9 +260,9 @@ class Checkpointer:
                   flush=True)
             return None
         torch.set_rng_state(state["torch_rng"])
-        cuda_rng = state.get("cuda_rng")
-        if cuda_rng is not None and torch.cuda.is_available() and len(cuda_rng) == torch.cuda.device_count():
-            torch.cuda.set_rng_state_all(cuda_rng)
+        accelerator_rng, module = state.get("accelerator_rng"), accelerator_module()
+        if accelerator_rng and module is not None:
+            module.set_rng_state(accelerator_rng[0])
         return state
 
     def clear(self) -> None:
