@@ -2,6 +2,7 @@
 line or key, and leaves earlier results alone. Hostile values never run code."""
 
 import errno
+import json
 import os
 import pickle
 import subprocess
@@ -466,3 +467,150 @@ def test_an_npz_from_elsewhere_names_what_it_lacks_and_refuses_pickles(tmp_path)
     np.savez(foreign, images=np.array([{"code": 1}], dtype=object))
     with pytest.raises(InputError, match="is damaged or not an .npz file.*allow_pickle"):
         aio.read_npz(foreign)
+
+
+# --- one line per class of fault, before any job where it can be known ----------------------------
+
+@pytest.mark.parametrize("override, key", [
+    ('tweets={"lr": "nan"}', "tweets.lr"), ('galaxy={"lr": "inf"}', "galaxy.lr"),
+    ("mnist={'momentum': '-inf'}", "mnist.momentum"), ("galaxy:\n  test_fraction: .nan\n", "galaxy.test_fraction"),
+])
+def test_nan_and_infinities_are_refused_before_any_job(tmp_path, override, key):
+    workflow = copy_workflow(tmp_path)
+    (workflow / "bad.yaml").write_text(override)  # a YAML file (.nan), or a --config value
+    values = ["bad.yaml"] if override.endswith("\n") else ["--config", override]
+    result = run_snakemake(workflow, "-n", "--configfile", "config/smoke.yaml", *values)
+    out = result.stdout + result.stderr
+    assert result.returncode != 0 and f"config key {key}: must be a finite number" in out
+
+
+def test_a_value_outside_the_schema_is_one_line_naming_the_key(tmp_path):
+    result = run_snakemake(copy_workflow(tmp_path), "-n", "--config", "device=tpu")
+    out = result.stdout + result.stderr
+    assert result.returncode != 0 and "config key device: 'tpu' is not one of" in out
+    assert "Failed validating" not in out  # not the schema dumped
+
+
+def test_a_layer_that_does_not_fit_names_its_config_key(tmp_path):
+    workflow = copy_workflow(tmp_path)
+    layers = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["theory"]["cnn"]["layers"]
+    layers[1]["kernel"] = [300, 300]
+    (workflow / "bad.yaml").write_text(yaml.safe_dump({"theory": {"cnn": {"layers": layers}}}))
+    result = run_snakemake(workflow, "results/smoke/theory/cnn.json", "--configfile", "config/smoke.yaml",
+                           "bad.yaml")
+    out = result.stdout + result.stderr
+    assert result.returncode != 0 and "error: config key theory.cnn.layers[1] (conv2)" in out, out[-2000:]
+    assert "Traceback" not in out
+
+
+def test_an_unwritable_results_folder_is_named_before_any_job(tmp_path, monkeypatch):
+    """A test file that cannot be created marks the folder (root passes os.access on a read-only
+    mount); the workflow check names it before a job starts."""
+    from assignment5 import io as aio
+
+    locked = tmp_path / "results" / "smoke" / "theory"
+    locked.mkdir(parents=True)
+    real = aio.tempfile.TemporaryFile
+
+    def refuse(*args, dir=None, **kwargs):
+        if Path(dir) == locked:
+            raise OSError(errno.EROFS, "Read-only file system")
+        return real(*args, dir=dir, **kwargs)
+
+    monkeypatch.setattr(aio.tempfile, "TemporaryFile", refuse)
+    assert aio.unwritable_folder([tmp_path / "results" / "smoke"]) == str(locked)
+    assert aio.unwritable_folder([tmp_path / "results" / "other"]) is None  # nearest parent: writable
+
+
+def test_an_immutable_results_folder_stops_the_run_in_one_line(tmp_path):
+    workflow = copy_workflow(tmp_path)
+    args = ("results/smoke/theory/cnn.json", "--configfile", "config/smoke.yaml")
+    assert run_snakemake(workflow, *args).returncode == 0
+    locked = workflow / "results" / "smoke" / "theory"
+    if subprocess.run(["chattr", "+i", str(locked)], capture_output=True).returncode != 0:
+        pytest.skip("chattr +i is not possible here (needs root and a file system that has it)")
+    try:
+        result = run_snakemake(workflow, *args, "--forcerun", "theory")
+    finally:
+        subprocess.run(["chattr", "-i", str(locked)], check=True)
+    out = result.stdout + result.stderr
+    assert result.returncode != 0 and "results/smoke/theory: no file can be created in this folder" in out
+    assert "Traceback" not in out
+
+
+def test_a_full_disk_is_one_line_and_leaves_no_temporary_file(tmp_path, monkeypatch, capfd):
+    """The log itself cannot be written (/dev/full) and the result fails only when closed."""
+    import dataclasses
+    import tempfile
+    import types
+
+    from assignment5.io import write_json
+
+    class FullOnClose:
+        def __init__(self, f):
+            self.f, self.name = f, f.name
+
+        def write(self, text):
+            return self.f.write(text)
+
+        def close(self):
+            self.f.close()
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.close()
+
+    real = tempfile.NamedTemporaryFile
+    monkeypatch.setattr(tempfile, "NamedTemporaryFile", lambda *a, **k: FullOnClose(real(*a, **k)))
+    result = tmp_path / "out.json"
+
+    def body(_settings):
+        print("progress " * 1000)
+        write_json(result, {"x": 1})
+
+    job = types.SimpleNamespace(log=["/dev/full"], rule="galaxy_lr_study",
+                                params=types.SimpleNamespace(settings=dataclasses.asdict(step_settings("galaxy_lr_study"))))
+    with pytest.raises(SystemExit) as exit_:
+        step.run_step(job, body)
+    err = capfd.readouterr().err
+    assert exit_.value.code == 1 and "Traceback" not in err
+    assert f"error: no space left on the device while writing {result}" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_predict_reads_stdin_as_bytes_and_names_a_bad_line(tmp_path):
+    from assignment5.tweets.model import TweetLSTM
+
+    model = tmp_path / "model.pt"
+    torch.save(TweetLSTM(hidden=8).state_dict(), model)
+    result = subprocess.run([sys.executable, "-m", "assignment5.tweets.predict", "--model", str(model)],
+                            input=b"fine\ncaf\xe9\n", capture_output=True,
+                            env={**os.environ, "LC_ALL": "C.UTF-8", "PYTHONIOENCODING": "utf-8:strict"})
+    err = result.stderr.decode()
+    assert result.returncode == 1 and "standard input, line 2: not UTF-8" in err and "Traceback" not in err
+
+
+def test_predict_finds_the_chosen_model_from_another_folder_and_refuses_a_partial_choice(tmp_path):
+    from assignment5.tweets.model import TweetLSTM
+
+    tweets = tmp_path / "project" / "results" / "smoke" / "tweets"
+    (tweets / "tuned").mkdir(parents=True)
+    torch.save(TweetLSTM(hidden=8).state_dict(), tweets / "tuned" / "model.pt")
+    choice = {"chosen": "tuned", "model": "results/smoke/tweets/tuned/model.pt", "validation_tweets": 10,
+              "validation_accuracy": {"main": 0.5, "tuned": 0.6}}
+    (tweets / "best.json").write_text(json.dumps(choice))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    predict = [sys.executable, "-m", "assignment5.tweets.predict", "--best"]
+    result = subprocess.run([*predict, str(tweets / "best.json")], input="hello\n", capture_output=True,
+                            text=True, cwd=elsewhere)
+    assert result.returncode == 0 and result.stdout.endswith("\thello\n"), result.stderr
+    del choice["validation_accuracy"]
+    (tweets / "best.json").write_text(json.dumps(choice))
+    result = subprocess.run([*predict, str(tweets / "best.json")], input="hello\n", capture_output=True,
+                            text=True, cwd=elsewhere)
+    assert result.returncode == 1 and "is not a model choice this workflow wrote" in result.stderr
+    assert "Traceback" not in result.stderr

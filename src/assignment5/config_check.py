@@ -4,12 +4,14 @@
   YAML's ``1e-4`` (a string in YAML 1.1) are turned into the type the schema asks for.
 - An integer key given as ``280.0`` is refused (jsonschema counts it as an integer, Python code
   would then get a float).
+- NaN and infinities are refused wherever they appear (they fail no schema comparison).
 - Bonus variant names must be unique (a duplicate would silently replace a run).
 Every message names the key, dotted (``tweets.max_length``).
 """
 
 from __future__ import annotations
 
+import math
 import re
 
 from assignment5.errors import InputError
@@ -100,6 +102,36 @@ def strict_integers(value, schema: dict, root: dict, key: str = "") -> None:
     elif isinstance(value, list) and "items" in schema:
         for i, v in enumerate(value):
             strict_integers(v, schema["items"], root, f"{key}[{i}]")
+
+
+def dotted(path) -> str:
+    """A key path as the messages write it: galaxy.bonus.variants[1].name."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def validate(config: dict, schema: dict) -> None:
+    """The JSON schema, as one line naming the key (Snakemake's validate prints the schema)."""
+    import jsonschema
+
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    error = jsonschema.exceptions.best_match(validator.iter_errors(config))
+    if error is not None:
+        raise ConfigError(f"config key {dotted(error.absolute_path) or '(top level)'}: {error.message}")
+
+
+def finite_numbers(value, key: str = "") -> None:
+    """Refuse NaN and infinities anywhere ("nan", .inf): every bound in the schema lets them by."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"config key {key}: must be a finite number, found {value!r}")
+    if isinstance(value, dict):
+        for k, v in value.items():
+            finite_numbers(v, f"{key}.{k}" if key else str(k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            finite_numbers(v, f"{key}[{i}]")
 
 
 def unique_bonus_names(config: dict) -> None:

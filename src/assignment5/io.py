@@ -24,19 +24,38 @@ def default_file_mode() -> int:
 
 @contextlib.contextmanager
 def atomic(path: str | Path, mode: str = "w", **open_args):
-    """An open temporary file beside ``path`` that replaces it only when the block succeeds."""
+    """An open temporary file beside ``path`` that replaces it only when the block succeeds; on
+    any failure (a full disk may first show when the file is closed) the temporary file goes."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(mode, dir=path.parent, suffix=".tmp", delete=False,
-                                     **open_args) as f:
-        try:
+    f = tempfile.NamedTemporaryFile(mode, dir=path.parent, suffix=".tmp", delete=False, **open_args)
+    try:
+        with f:
             yield f
-        except BaseException:
+        os.chmod(f.name, default_file_mode())
+        os.replace(f.name, path)
+    except BaseException as err:
+        with contextlib.suppress(OSError):
             f.close()
+        with contextlib.suppress(OSError):
             os.unlink(f.name)
-            raise
-    os.chmod(f.name, default_file_mode())
-    os.replace(f.name, path)
+        if isinstance(err, OSError) and err.filename in (None, f.name):
+            raise OSError(err.errno, err.strerror, str(path)) from None  # name the result, not the .tmp
+        raise
+
+
+def unwritable_folder(roots) -> str | None:
+    """The first folder under ``roots`` (or the nearest existing parent of a root) in which no
+    file can be created: a test file, since os.access says yes to root on a read-only mount."""
+    for root in map(Path, roots):
+        existing = next(p for p in (root, *root.parents) if p.exists())
+        folders = [existing] if existing != root else [root, *(d for d in root.rglob("*") if d.is_dir())]
+        for folder in folders:
+            try:
+                tempfile.TemporaryFile(dir=folder).close()
+            except OSError:
+                return str(folder)
+    return None
 
 
 def write_json(path: str | Path, data) -> None:

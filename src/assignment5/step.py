@@ -17,20 +17,25 @@ from assignment5.errors import InputError
 
 
 class _Tee:
-    """Writes to the log file and to the terminal, so progress shows in both."""
+    """Writes to the terminal and to the log file, so progress shows in both. A log that cannot be
+    written (a full disk) is dropped, so that the error itself still reaches the terminal."""
 
-    def __init__(self, *streams):
-        self.streams = streams
+    def __init__(self, terminal, log):
+        self.terminal, self.log = terminal, log
 
     def write(self, text):
-        for stream in self.streams:
-            stream.write(text)
-            stream.flush()
+        self.terminal.write(text)
+        self.terminal.flush()
+        if self.log is not None:
+            try:
+                self.log.write(text)
+                self.log.flush()
+            except OSError:
+                self.log = None
         return len(text)
 
     def flush(self):
-        for stream in self.streams:
-            stream.flush()
+        self.terminal.flush()
 
     def isatty(self):
         return False
@@ -71,18 +76,22 @@ def torch_out_of_memory() -> type[BaseException]:
 
 def run_step(snakemake, body: Callable[[object], object]) -> None:
     """Build the rule's settings object from params.settings and call body(settings)."""
-    with open(snakemake.log[0], "w") as log, \
-            contextlib.redirect_stdout(_Tee(sys.__stdout__, log)), \
-            contextlib.redirect_stderr(_Tee(sys.__stderr__, log)):
-        try:
-            cls = settings_mod.STEP_CLASSES[snakemake.rule]
-            settings = cls.from_dict(dict(snakemake.params.settings), f"rule {snakemake.rule}")
-            guarded(lambda: body(settings))
-        except SystemExit:
-            raise
-        except BaseException:
-            traceback.print_exc()
-            raise SystemExit(1)
+    log = open(snakemake.log[0], "w")
+    try:
+        with contextlib.redirect_stdout(_Tee(sys.__stdout__, log)), \
+                contextlib.redirect_stderr(_Tee(sys.__stderr__, log)):
+            try:
+                cls = settings_mod.STEP_CLASSES[snakemake.rule]
+                settings = cls.from_dict(dict(snakemake.params.settings), f"rule {snakemake.rule}")
+                guarded(lambda: body(settings))
+            except SystemExit:
+                raise
+            except BaseException:
+                traceback.print_exc()
+                raise SystemExit(1)
+    finally:
+        with contextlib.suppress(OSError):  # a full disk: the error was already shown
+            log.close()
 
 
 def step_main(argv, step: str, doc: str, run: Callable, *, files=(), optional=(), lists=None,

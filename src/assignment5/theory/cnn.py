@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import sympy as sp
 
+from assignment5.errors import InputError
+
 # Symbols of the output-size formula floor((n + 2p - k)/s) + 1.
 n, p, k, s = sp.symbols("n p k s", integer=True, nonnegative=True)
 w, h = sp.symbols("w h", integer=True, nonnegative=True)
@@ -18,8 +20,8 @@ W, H = sp.symbols("W H", integer=True, positive=True)
 OUTPUT_SIZE = sp.floor((n + 2 * p - k) / s) + 1
 
 
-class ArchitectureError(ValueError):
-    """A layer list that does not describe a valid network."""
+class ArchitectureError(InputError, ValueError):
+    """A layer list that does not describe a valid network (one line, naming the config key)."""
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,8 @@ def output_size(size: int, kernel: int, stride: int, padding: int = 0) -> int:
     """Evaluate floor((n + 2p - k)/s) + 1 with sympy; refuse layers that do not fit."""
     out = OUTPUT_SIZE.subs({n: size, p: padding, k: kernel, s: stride})
     if out < 1:
-        raise ArchitectureError(f"a {kernel}-wide window does not fit a {size}-wide input")
+        raise ArchitectureError(f"a {kernel}-wide window with stride {stride} does not fit a "
+                                f"{size}-wide input")
     return int(out)
 
 
@@ -85,7 +88,7 @@ def layer_shapes(input_shape: list[int], layers: list[Layer], same: bool = False
     """1.2: (height, width, channels) after every layer. ``same`` keeps conv outputs at input size."""
     height, width, channels = input_shape
     rows = []
-    for layer in layers:
+    for i, layer in enumerate(layers):
         if layer.kind == "fc":
             rows.append({"name": layer.name, "kind": "fc", "inputs": height * width * channels,
                          "shape": [layer.channels]})
@@ -93,8 +96,12 @@ def layer_shapes(input_shape: list[int], layers: list[Layer], same: bool = False
         if layer.kind == "conv" and same:
             new_h, new_w = height, width
         else:
-            new_h = output_size(height, layer.kernel[0], layer.stride[0])
-            new_w = output_size(width, layer.kernel[1], layer.stride[1])
+            try:
+                new_h = output_size(height, layer.kernel[0], layer.stride[0])
+                new_w = output_size(width, layer.kernel[1], layer.stride[1])
+            except ArchitectureError as err:
+                raise ArchitectureError(f"config key theory.cnn.layers[{i}] ({layer.name}): {err} "
+                                        f"(its input is {height} x {width})") from None
         if layer.kind == "conv":
             channels_in, channels = channels, layer.channels
         else:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import logging
 import os
 import platform
 import sys
@@ -96,6 +97,8 @@ def staged_source(key: str) -> Path:
 @functools.cache
 def extension():
     """The compiled kernel, or None where it cannot be built (then nn.LSTM is used)."""
+    # A CPU kernel needs no CUDA: silence the import's "No CUDA runtime is found" warning.
+    logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
     from torch.utils.cpp_extension import load
 
     start = time.perf_counter()

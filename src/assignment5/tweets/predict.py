@@ -50,8 +50,9 @@ def positive_probability(model: TweetLSTM, texts: list[str], max_length: int = 2
 
 def read_texts(csv_path: str | None) -> list[str]:
     """Lines from stdin, or the 'text' column of a CSV (else its first column)."""
-    if csv_path is None:
-        return [line.rstrip("\n") for line in sys.stdin if line.strip()]
+    if csv_path is None:  # bytes: a strict UTF-8 locale would fail on a bad byte without naming the line
+        text = decode(sys.stdin.buffer.read(), "standard input")
+        return [line for line in text.splitlines() if line.strip()]
     if not Path(csv_path).is_file():
         raise InputError(f"CSV file {csv_path} not found")
     reader = csv.reader(io.StringIO(decode(Path(csv_path).read_bytes(), csv_path), newline=""))
@@ -66,17 +67,34 @@ def read_texts(csv_path: str | None) -> list[str]:
     return [row[column] for row in body if len(row) > column]
 
 
+def model_beside(best: Path, model: str) -> Path:
+    """The model best.json names, relative to the workflow's folder; from another folder it is
+    found under the workflow folder that holds best.json (the part of its path the two share)."""
+    path = Path(model)
+    if path.is_absolute() or path.exists():
+        return path
+    folder = best.resolve().parent.parts
+    for shared in range(min(len(path.parts) - 1, len(folder)), 0, -1):
+        if folder[len(folder) - shared:] == path.parts[:shared]:
+            return Path(*folder[:len(folder) - shared], *path.parts)
+    return path
+
+
 def which_model(best: str) -> str:
     """The model file the workflow chose, announced on stderr with why."""
     if not Path(best).is_file():
         raise InputError(f"{best} not found: run the workflow's tweets_figures rule (snakemake --cores 2 "
                          f"{best}), or name a model with --model")
     choice = read_json(best)
-    accuracy = choice["validation_accuracy"]
-    print(f"model: the {choice['chosen']} run, {choice['model']} (validation accuracy: main "
-          f"{accuracy['main']:.2%}, tuned {accuracy['tuned']:.2%}, on {choice['validation_tweets']:,} tweets "
-          "held out from the tuned run)", file=sys.stderr)
-    return choice["model"]
+    try:
+        accuracy = choice["validation_accuracy"]
+        print(f"model: the {choice['chosen']} run, {choice['model']} (validation accuracy: main "
+              f"{accuracy['main']:.2%}, tuned {accuracy['tuned']:.2%}, on {choice['validation_tweets']:,} "
+              "tweets held out from the tuned run)", file=sys.stderr)
+    except (KeyError, TypeError, ValueError) as err:
+        raise InputError(f"{best} is not a model choice this workflow wrote ({type(err).__name__}: "
+                         f"{err}); delete it and run the workflow again to rebuild it") from err
+    return str(model_beside(Path(best), choice["model"]))
 
 
 def main(argv=None) -> None:
