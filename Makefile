@@ -6,6 +6,10 @@ CORES  ?= $(shell nproc)
 BUDGET ?= default
 DATA   ?=
 
+BUDGETS := default $(filter-out config,$(basename $(notdir $(wildcard config/*.yaml))))
+ifeq ($(filter $(BUDGET),$(BUDGETS)),)
+  $(error BUDGET=$(BUDGET) is not a budget; the budgets are: $(BUDGETS) (config/<budget>.yaml))
+endif
 CONFIG_ARGS := $(if $(filter-out default,$(BUDGET)),--configfile config/$(BUDGET).yaml)
 # DATA is single-quoted for the shell (a folder name may hold spaces, &, $ or quotes).
 quote        = '$(subst ','\'',$(1))'

@@ -3,7 +3,15 @@
 #   snakemake --cores 2 --configfile config/smoke.yaml    (smoke: report/assignment5-smoke.pdf)
 
 
-configfile: "config/config.yaml"
+import os
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+# Found beside this file, so that --directory elsewhere keeps results there and reads the code here.
+configfile: os.path.join(workflow.basedir, "config", "config.yaml")
 
 
 report: "workflow/report/workflow.rst"

@@ -2,12 +2,12 @@
 # Only functions and names live here; the rules are in one file per section.
 import os
 import re
+import sys
 
 import yaml
 from snakemake.exceptions import WorkflowError
-from snakemake.utils import validate
 
-from assignment5 import config_check, estimate, paths, resources, settings
+from assignment5 import config_check, estimate, io, paths, resources, settings
 from assignment5.errors import InputError
 
 with open(workflow.source_path("../schemas/config.schema.yaml")) as schema_file:
@@ -16,8 +16,9 @@ with open(workflow.source_path("../schemas/config.schema.yaml")) as schema_file:
 # Stop before any job when a key is unknown, misspelt or of the wrong type; command-line values
 # (strings to Snakemake) are first given the schema's types.
 config.update(config_check.coerce(config, SCHEMA, SCHEMA))
-validate(config, schema="../schemas/config.schema.yaml")
 try:
+    config_check.finite_numbers(config)  # first: NaN passes every bound of the schema
+    config_check.validate(config, SCHEMA)
     config_check.strict_integers(config, SCHEMA, SCHEMA)
     config_check.unique_bonus_names(config)
 except InputError as err:
@@ -45,18 +46,36 @@ LR_STUDY = settings.GalaxyLrStudy.from_dict(
 )
 
 
+def beside_workflow(path):
+    """A file of the workflow itself (not a result), also under snakemake --directory elsewhere."""
+    return os.path.relpath(os.path.join(workflow.basedir, path))
+
+
 def step_settings(step):
     """The settings a step reads, passed as its params: a change reruns it and what follows."""
     return settings.for_step(config, step)
 
 
+# --cores, where given; without it (a dry run, --report, --dag, --unlock) every CPU here.
+CPUS = (
+    len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+)
+CORES = workflow.resource_settings.cores or CPUS
+if CORES > CPUS and workflow.resource_settings.nodes is None:
+    print(
+        f"[threads] --cores {CORES} is more than this machine's {CPUS} CPUs: jobs side by side "
+        f"will share them and run slower; --cores {CPUS} is faster",
+        file=sys.stderr,
+    )
+
+
 def threads_for(kind):
-    """The configured threads of a kind of job: all of --cores when null, half of them (at
+    """The configured threads of a kind of job: all of the cores when null, half of them (at
     least 1) with half, so that two such jobs run side by side."""
     threads = config["threads"][kind]
     if threads == "half":
-        return max(1, workflow.cores // 2)
-    return threads or workflow.cores
+        return max(1, CORES // 2)
+    return threads or CORES
 
 
 # What each job asks a cluster for (resources.py): read once, when the workflow loads.
@@ -174,4 +193,13 @@ def galaxy_source(wildcards):
 
 
 onstart:
+    # Before any job: Snakemake would otherwise fail with a traceback removing an old output.
+    unwritable = io.unwritable_folder(
+        [P.results, P.data, os.path.dirname(P.report_pdf) or "."]
+    )
+    if unwritable:
+        raise WorkflowError(
+            f"{unwritable}: no file can be created in this folder (read-only or not yours); "
+            "make it writable, or run the workflow from a copy you own"
+        )
     print(estimate.report(config, GALAXY_IMAGES))

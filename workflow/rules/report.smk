@@ -11,8 +11,9 @@ rule report:
     """Render report/assignment5.tex.j2 from the result files and compile it with latexmk."""
     input:
         **P.report_inputs,
-        template=paths.REPORT_TEMPLATE,
-        sections=paths.REPORT_SECTIONS,
+        # beside the workflow, not in the working directory (snakemake --directory elsewhere)
+        template=beside_workflow(paths.REPORT_TEMPLATE),
+        sections=[beside_workflow(f) for f in paths.REPORT_SECTIONS],
     output:
         # update(): a failed build restores the last good PDF
         pdf=report(update(P.report_pdf), caption="../report/pdf.rst", category="PDF"),
