@@ -72,10 +72,12 @@ def as_float(batch: torch.Tensor, channels_last: bool) -> torch.Tensor:
 
 @torch.no_grad()
 def reconstruction_error(model, images, precision, channels_last, batch_size=256) -> dict:
-    """Per-pixel BCE and MSE of the mean reconstruction (z = mu), and the mean KL per image."""
+    """Per-pixel BCE and MSE of the mean reconstruction (z = mu), the mean KL per image, and per
+    latent dimension the KL and the variance of the posterior means across the images (a unit is
+    active when its mean moves with the input: Burda et al. 2016)."""
     model.eval()
     bce = mse = 0.0
-    kl_dims = 0.0  # summed per latent dimension: which dimensions the codes use
+    kl_dims = mu_sum = mu_squares = 0.0  # summed per latent dimension
     for start in range(0, len(images), batch_size):
         x = as_float(images[start: start + batch_size], channels_last)
         with autocast(precision, x.device):
@@ -84,12 +86,15 @@ def reconstruction_error(model, images, precision, channels_last, batch_size=256
         bce += F.binary_cross_entropy_with_logits(logits, x, reduction="sum").item()
         mse += F.mse_loss(torch.sigmoid(logits), x, reduction="sum").item()
         kl_dims = kl_dims + 0.5 * (mu.float() ** 2 + log_var.float().exp() - 1 - log_var.float()).sum(0)
+        mu_sum, mu_squares = mu_sum + mu.double().sum(0), mu_squares + (mu.double() ** 2).sum(0)
     model.train()
-    pixels = images[0].numel() * len(images)
+    n = len(images)
+    pixels = images[0].numel() * n
     kl = float(kl_dims.sum())
-    return {"bce": bce / pixels, "mse": mse / pixels, "kl": kl / len(images),
-            "neg_elbo": (bce + kl) / len(images),
-            "kl_per_dimension": (kl_dims / len(images)).cpu().tolist()}
+    mu_variance = (mu_squares / n - (mu_sum / n) ** 2).clamp(min=0)
+    return {"bce": bce / pixels, "mse": mse / pixels, "kl": kl / n, "neg_elbo": (bce + kl) / n,
+            "kl_per_dimension": (kl_dims / n).cpu().tolist(),
+            "mu_variance_per_dimension": mu_variance.cpu().tolist()}
 
 
 def batchnorm_layers(model) -> list[nn.Module]:
