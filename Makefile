@@ -1,6 +1,7 @@
 # The two commands of the README; both set up what is missing first (scripts/setup.sh).
 #   make report [DATA=folder] [BUDGET=smoke|default|full]
-#   make test   [DATA=folder]
+#   make test   [DATA=folder]     (the full suite, as CI runs it)
+#   make check                    (the fast unit tests)
 VENV   ?= .venv
 CORES  ?= $(shell nproc)
 BUDGET ?= default
@@ -15,7 +16,7 @@ CONFIG_ARGS := $(if $(filter-out default,$(BUDGET)),--configfile config/$(BUDGET
 quote        = '$(subst ','\'',$(1))'
 DATA_ARGS   := $(if $(DATA),--config $(call quote,data_dir=$(DATA)))
 
-.PHONY: setup report test bench gpu-check dry-run clean
+.PHONY: setup report test check bench gpu-check dry-run clean
 setup:
 	@bash scripts/setup.sh
 
@@ -24,6 +25,9 @@ report: setup
 
 test: setup
 	ASSIGNMENT5_DATA=$(call quote,$(or $(DATA),data/external)) $(VENV)/bin/pytest -q -rs
+
+check: setup
+	ASSIGNMENT5_DATA=$(call quote,$(or $(DATA),data/external)) $(VENV)/bin/pytest -q -m unit
 
 bench: setup
 	$(VENV)/bin/python bench/run_all.py

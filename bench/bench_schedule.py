@@ -4,7 +4,7 @@
 
 Reads each job's wall time from a finished run's benchmark files (results/<budget>/benchmarks/,
 default: the default budget's), or from a JSON file of them (bench/times-intel-fp32.json: the
-per-rule times of the README's Intel end-to-end run), and the job graph from `snakemake --dag`,
+per-rule times of the Intel end-to-end run in docs/run-times.md), and the job graph from `snakemake --dag`,
 then replays the run as a list schedule: whenever a core is free it starts the ready job of highest priority, each job on one
 core (the default profile on 2 cores gives every job 1 thread). Snakemake breaks ties between equal
 priorities in its own way, so ties are broken at random and each policy is replayed --rounds times.

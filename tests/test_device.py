@@ -11,6 +11,8 @@ from assignment5.galaxy import train as gtrain
 from assignment5.tweets import train as ttrain
 from conftest import step_settings
 
+pytestmark = pytest.mark.unit  # make check: the fast tier
+
 
 def test_auto_is_the_cpu_without_a_gpu_and_cuda_without_one_is_an_error(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)

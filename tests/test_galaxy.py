@@ -15,6 +15,8 @@ from assignment5.galaxy import train as gtrain
 from assignment5.galaxy.models import build, vae_loss
 from conftest import step_settings
 
+pytestmark = pytest.mark.unit  # make check: the fast tier
+
 IDS = [100008, 100023, 100053, 100078, 100090, 100122, 100123, 100128]
 
 

@@ -1,7 +1,10 @@
+import pytest
 import os
 import stat
 
 from assignment5.io import read_json, write_json
+
+pytestmark = pytest.mark.unit  # make check: the fast tier
 
 
 def test_json_files_are_readable_by_others_like_any_new_file(tmp_path):

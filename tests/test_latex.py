@@ -7,6 +7,8 @@ import pytest
 
 from assignment5.latex import Latex, LatexError, compile_pdf, environment, escape
 
+pytestmark = pytest.mark.unit  # make check: the fast tier
+
 
 def test_escape_specials_and_non_ascii():
     assert escape("50% of $x_1 & {y}#~^\\") == (

@@ -17,6 +17,8 @@ from assignment5.mnist import train as mnist_train
 from assignment5.mnist.train import load_split, make_optimizer, train_epoch
 from conftest import step_settings
 
+pytestmark = pytest.mark.unit  # make check: the fast tier
+
 TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 

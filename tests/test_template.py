@@ -13,6 +13,8 @@ from assignment5.latex import Latex, compile_pdf
 from assignment5.report import origins, render
 from conftest import ROOT
 
+pytestmark = pytest.mark.unit  # make check: the fast tier
+
 FIXTURES = ROOT / "tests" / "fixtures" / "results"
 
 

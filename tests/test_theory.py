@@ -9,6 +9,8 @@ from torch import nn
 
 from assignment5.theory import cnn, vae
 
+pytestmark = pytest.mark.unit  # make check: the fast tier
+
 
 def torch_network(input_shape, layers, same: bool):
     """The section-1 network in PyTorch: no biases, no nonlinearities; avg-pool stands in for

@@ -18,6 +18,8 @@ from assignment5 import paths, training
 from assignment5.training import lr_schedule
 from conftest import ROOT, step_settings
 
+pytestmark = pytest.mark.unit  # make check: the fast tier
+
 # Skipped only without a compiler: where one exists, a kernel that fails to build fails these tests
 # (it once did so on AVX-512 CPUs without AVX512-BF16, unseen behind a skip).
 needs_kernel = pytest.mark.skipif(shutil.which("c++") is None and not fused_lstm.available(),

@@ -5,7 +5,7 @@
 Each study run trains an architecture for a few epochs at one learning rate and is scored on a
 held-out share of the training images (never the test split). The chosen rate is the smallest
 whose validation error (select_by) at the end of its run is within prefer_smaller_within (a share)
-of the lowest: short runs favour larger rates than long ones want (README), so a small lead of a
+of the lowest: short runs favour larger rates than long ones want (docs/tuning.md), so a small lead of a
 larger rate is not taken as evidence. A run that diverged (NaN) never wins.
 """
 
