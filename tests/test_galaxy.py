@@ -258,9 +258,10 @@ def test_kaggle_layout_at_scale_derives_labels_and_streams(tmp_path, capsys):
     assert "decoded 300/300 images" in capsys.readouterr().out
 
 
-def test_kl_per_dimension_adds_up_and_finds_unused_dimensions():
-    """A dimension whose posterior equals the prior has KL 0 and does not count as used."""
-    from assignment5.galaxy.figures import active_dimensions
+def test_a_dimension_at_the_prior_has_no_kl_and_is_no_active_unit():
+    """A dimension whose posterior equals the prior for every image: KL 0, and its mean does not
+    vary with the input (Burda et al.'s active units leave it out)."""
+    from assignment5.galaxy.stats import active_units
 
     torch.manual_seed(0)
     net = build("mlp", 4, 32)
@@ -272,7 +273,12 @@ def test_kl_per_dimension_adds_up_and_finds_unused_dimensions():
     scores = gtrain.reconstruction_error(net, images, "fp32", False)
     assert scores["kl"] == pytest.approx(sum(scores["kl_per_dimension"]), rel=1e-5)
     assert scores["kl_per_dimension"][3] == pytest.approx(0.0, abs=1e-7)
-    assert active_dimensions(scores, 1e-4) == sum(k > 1e-4 for k in scores["kl_per_dimension"][:3])
+    assert scores["mu_variance_per_dimension"][3] == pytest.approx(0.0, abs=1e-12)
+    with torch.no_grad():
+        mu = net.encode(gtrain.as_float(images, False))[0].double()
+    assert scores["mu_variance_per_dimension"] == pytest.approx(mu.var(0, unbiased=False).tolist(), abs=1e-9)
+    threshold = min(scores["mu_variance_per_dimension"][:3]) / 2
+    assert active_units(scores, threshold) == 3
 
 
 def test_convergence_is_measured_over_the_last_window():
@@ -289,7 +295,7 @@ def test_convergence_is_measured_over_the_last_window():
 
 
 def test_seed_spread_and_welch_test():
-    from assignment5.galaxy.figures import spread, welch_p
+    from assignment5.galaxy.stats import spread, welch_p
 
     assert spread([1.0, 2.0, 3.0]) == {"mean": 2.0, "sd": 1.0, "values": [1.0, 2.0, 3.0]}
     assert spread([4.0])["sd"] == 0.0

@@ -148,9 +148,11 @@ READERS = {
     "galaxy.channels_last": GALAXY_TRAIN,
     "galaxy.kl_warmup_epochs": [*STUDY_RUNS, *ARCH_RUNS],
     "galaxy.generated_per_class": ["galaxy_analyse"],
-    "galaxy.active_kl_nats": ["galaxy_figures"],
+    "galaxy.active_unit_variance": ["galaxy_figures"],
     "galaxy.convergence_window": ["galaxy_figures"],
     "galaxy.converged_below": ["galaxy_figures"],
+    "galaxy.bootstrap.resamples": ["galaxy_figures"],
+    "galaxy.bootstrap.confidence": ["galaxy_figures"],
     "galaxy.bonus.arch": bonus("plain") + bonus("kl-warmup"),
     "galaxy.bonus.epochs": bonus("plain") + bonus("kl-warmup"),
     "galaxy.bonus.significance": ["galaxy_figures"],
@@ -159,7 +161,7 @@ READERS = {
     "galaxy.bonus.variants[1].beta": bonus("kl-warmup"),
     "galaxy.bonus.variants[1].kl_warmup_epochs": bonus("kl-warmup"),
     # the bonus runs have seeds of their own (galaxy.bonus.seeds)
-    "galaxy.seed": [*STUDY_RUNS, *ARCH_RUNS, "galaxy_analyse", "galaxy_pca"],
+    "galaxy.seed": [*STUDY_RUNS, *ARCH_RUNS, "galaxy_analyse", "galaxy_pca", "galaxy_figures"],
 }
 # budget: tested on its own below; variant names and seeds: a new name or seed is a new run (see
 # their own tests).
@@ -333,3 +335,35 @@ def test_key_order_in_yaml_is_not_a_change():
                                             for layer in config["theory"]["cnn"]["layers"]]
     for step in ("mnist_train", "theory"):
         assert repr(settings.for_step(config, step)) == repr(settings.for_step(reordered, step))
+
+
+def test_a_code_edit_reruns_the_rules_that_run_it_and_a_comment_edit_nothing(smoke_run, tmp_path):
+    """The workflow runs a copy of src/ (PYTHONPATH), edited as a developer would edit src/."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    folder, config_args, _ = smoke_run
+    src = tmp_path / "src"
+    shutil.copytree(ROOT / "src" / "assignment5", src / "assignment5",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    env = {**os.environ, "PYTHONPATH": str(src)}
+
+    def scheduled(*extra):
+        result = subprocess.run([sys.executable, "-m", "snakemake", *config_args, "-n", "--cores", "2", *extra],
+                                cwd=folder, env=env, capture_output=True, text=True)
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        return scheduled_jobs(result.stdout)
+
+    assert scheduled() == set()
+    model = src / "assignment5" / "tweets" / "model.py"
+    original = model.read_text()
+    model.write_text(original.replace('"""', '"""An edited docstring. ', 1) + "\n# an edited comment\n")
+    assert scheduled() == set(), "a comment or docstring edit reran jobs"
+    model.write_text(original + "\nEDITED = 1\n")
+    jobs = scheduled()
+    rules = {job.split("[")[0] for job in jobs}
+    assert {"tweets_train", "tweets_variant", "report"} <= rules, jobs
+    assert not rules & {"theory", "mnist_train", "galaxy_train", "tweets_data", "tweets_baseline"}, jobs
+    assert jobs == scheduled("--forcerun", *sorted(rules - {"report"}))

@@ -63,7 +63,7 @@ def test_html_report_holds_every_figure_and_table_with_captions(smoke_run):
     assert result.returncode == 0, result.stderr[-3000:]
     html = (folder / "report.html").read_text()
     for name in ("fig_curves.pdf", "fig_confusion.pdf", "fig_misclassified.pdf", "fig_lengths.pdf",
-                 "fig_reconstructions.pdf", "fig_generation.pdf", "fig_latent.pdf", "fig_weights.pdf",
+                 "fig_reconstructions.pdf", "fig_prior.pdf", "fig_generation.pdf", "fig_latent.pdf", "fig_weights.pdf",
                  "fig_bonus.pdf", "epochs.tsv", "evaluations.tsv", "summary.tsv", "bonus.tsv",
                  "assignment5-smoke.pdf"):
         assert name in html, name

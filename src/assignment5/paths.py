@@ -14,7 +14,7 @@ GALAXY_ARCHS = ("mlp", "conv", "resnet")
 GALAXY_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")  # Kaggle ships JPGs; cutouts from elsewhere are often PNGs
 MNIST_FIGURES = ("curves", "confusion", "misclassified")
 TWEETS_FIGURES = ("curves", "lengths")
-GALAXY_FIGURES = ("curves", "reconstructions", "generation", "latent", "weights", "bonus")
+GALAXY_FIGURES = ("curves", "reconstructions", "prior", "generation", "latent", "weights", "bonus")
 
 # File names inside a training run's folder.
 MODEL = "model.pt"

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import json
 import types
 import typing
 from dataclasses import dataclass
@@ -220,9 +219,12 @@ class GalaxyFigures(Settings):
     bonus_variants: list
     bonus_seeds: list
     bonus_significance: float
-    active_kl_nats: float
+    active_unit_variance: float  # Burda et al. 2016: a unit is active above this variance of its mean
     convergence_window: float
     converged_below: float
+    bootstrap_resamples: int
+    confidence: float     # of every interval
+    seed: int             # of the bootstrap
 
 
 @dataclass(frozen=True)
@@ -368,7 +370,8 @@ def for_step(config: dict, step: str, run: str | None = None) -> dict:
         "galaxy_figures": lambda: _pick(
             g, GalaxyFigures, archs=list(GALAXY_ARCHS), bonus=bonus_runs(config),
             bonus_variants=[v["name"] for v in g["bonus"]["variants"]], bonus_seeds=g["bonus"]["seeds"],
-            bonus_significance=g["bonus"]["significance"]),
+            bonus_significance=g["bonus"]["significance"], bootstrap_resamples=g["bootstrap"]["resamples"],
+            confidence=g["bootstrap"]["confidence"]),
         "report": lambda: {"budget": config["budget"]},
     }
     if step not in table:
@@ -385,23 +388,14 @@ STEP_CLASSES = {
 }
 
 
-def deep_merge(base: dict, overlay: dict) -> dict:
-    """Snakemake's rule for --configfile overlays: nested dicts merge, other values replace."""
-    out = copy.deepcopy(base)
-    for key, value in overlay.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = deep_merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
-
-
 def load_config(files: list[str | Path]) -> dict:
-    """config.yaml plus budget overlays, merged in order (for running an entry point alone)."""
+    """config.yaml plus budget overlays, merged in order as Snakemake merges --configfile."""
+    from snakemake.utils import update_config
+
     config: dict = {}
     for path in files:
         with open(path) as f:
-            config = deep_merge(config, yaml.safe_load(f) or {})
+            update_config(config, yaml.safe_load(f) or {})
     return config
 
 
@@ -410,24 +404,3 @@ def defaults(step: str, run: str | None = None, files=None):
     root = Path(__file__).resolve().parents[2]
     files = files or [root / "config" / "config.yaml"]
     return STEP_CLASSES[step].from_dict(for_step(load_config(files), step, run), f"{step} in {files}")
-
-
-def add_arguments(parser, step: str) -> None:
-    """--settings JSON (what the workflow passes) or --config FILE... (standalone runs)."""
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument("--settings", help=f"JSON object of the {step} settings (as the workflow passes)")
-    group.add_argument("--config", nargs="+", default=["config/config.yaml"], metavar="YAML",
-                       help="config.yaml and budget overlays to take the settings from "
-                            "(default: config/config.yaml)")
-
-
-def from_args(args, step: str, run: str | None = None):
-    """The step's typed settings from --settings or from --config files."""
-    cls = STEP_CLASSES[step]
-    if args.settings:
-        try:
-            data = json.loads(args.settings)
-        except json.JSONDecodeError as err:
-            raise SettingsError(f"--settings is not valid JSON: {err}") from err
-        return cls.from_dict(data, f"--settings for {step}")
-    return cls.from_dict(for_step(load_config(args.config), step, run), f"{step} in {args.config}")

@@ -1,7 +1,7 @@
 """How a workflow rule runs its step: typed settings from params, a log, one-line errors.
 
 Each script in workflow/scripts/ is two lines that call ``run_step``; the logic stays in the
-section's module, which also has its own command line for running the step alone.
+section's module, whose ``run(...)`` the tests call directly.
 """
 
 from __future__ import annotations
@@ -92,35 +92,3 @@ def run_step(snakemake, body: Callable[[object], object]) -> None:
     finally:
         with contextlib.suppress(OSError):  # a full disk: the error was already shown
             log.close()
-
-
-def step_main(argv, step: str, doc: str, run: Callable, *, files=(), optional=(), lists=None,
-              threads: bool = False, dry_run: str | None = None, with_run: bool = False):
-    """The command line of a step run alone: its settings (--settings or --config), a required
-    option per file in ``files`` (optional ones in ``optional``, several in ``lists``: name ->
-    count), --threads and --dry-run where the step has them. Calls run(settings, **those)."""
-    import argparse
-    import os
-
-    lists = lists or {}
-    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
-    settings_mod.add_arguments(parser, step)
-    if with_run:
-        parser.add_argument("--run", help="with --config: mlp, conv, resnet or bonus-<variant>")
-    for name in files:
-        parser.add_argument(f"--{name.replace('_', '-')}", required=True)
-    for name in optional:
-        parser.add_argument(f"--{name.replace('_', '-')}")
-    for name, count in lists.items():
-        parser.add_argument(f"--{name}", nargs=count, required=True)
-    if threads:
-        parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
-    if dry_run:
-        parser.add_argument("--dry-run", action="store_true", help=dry_run)
-    args = parser.parse_args(argv)
-    if with_run and not args.settings and not args.run:
-        parser.error("--run is needed to pick a run's settings from --config")
-    kwargs = {name: getattr(args, name) for name in [*files, *optional, *lists]}
-    kwargs |= {"threads": args.threads} if threads else {}
-    kwargs |= {"dry_run": args.dry_run} if dry_run else {}
-    guarded(lambda: run(settings_mod.from_args(args, step, getattr(args, "run", None)), **kwargs))

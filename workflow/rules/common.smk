@@ -7,6 +7,7 @@ import sys
 import yaml
 from snakemake.exceptions import WorkflowError
 
+from assignment5 import code_digest as code_digest_module
 from assignment5 import config_check, estimate, io, paths, resources, settings
 from assignment5.errors import InputError
 
@@ -49,6 +50,12 @@ LR_STUDY = settings.GalaxyLrStudy.from_dict(
 def beside_workflow(path):
     """A file of the workflow itself (not a result), also under snakemake --directory elsewhere."""
     return os.path.relpath(os.path.join(workflow.basedir, path))
+
+
+def code_digest(script):
+    """Changes with the code the rule's script runs (comments and docstrings aside): a param, so
+    that an edit to src/ reruns the rules whose code it changes, and only those."""
+    return code_digest_module.of_script(workflow.source_path(f"../scripts/{script}.py"))
 
 
 def step_settings(step):

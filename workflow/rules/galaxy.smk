@@ -15,6 +15,7 @@ rule galaxy_data:
         mem_mb=mem_for("galaxy_data"),
         runtime=runtime_for("galaxy_data"),
     params:
+        code=code_digest("galaxy_data"),
         settings=step_settings("galaxy_data"),
     script:
         "../scripts/galaxy_data.py"
@@ -40,6 +41,7 @@ rule galaxy_train:
         mem_mb=mem_for("galaxy_train"),
         runtime=runtime_for("galaxy_train"),
     params:
+        code=code_digest("galaxy_train"),
         settings=run_settings,
     script:
         "../scripts/galaxy_train.py"
@@ -55,6 +57,7 @@ rule galaxy_lr_study:
         P.log("galaxy_lr_study"),
     priority: priority_for("galaxy_lr_study")
     params:
+        code=code_digest("galaxy_lr_study"),
         settings=step_settings("galaxy_lr_study"),
     script:
         "../scripts/galaxy_lr_study.py"
@@ -79,6 +82,7 @@ rule galaxy_analyse:
         mem_mb=mem_for("galaxy_analyse"),
         runtime=runtime_for("galaxy_analyse"),
     params:
+        code=code_digest("galaxy_analyse"),
         settings=step_settings("galaxy_analyse"),
     script:
         "../scripts/galaxy_analyse.py"
@@ -99,6 +103,7 @@ rule galaxy_pca:
         mem_mb=mem_for("galaxy_pca"),
         runtime=runtime_for("galaxy_pca"),
     params:
+        code=code_digest("galaxy_pca"),
         settings=step_settings("galaxy_pca"),
     script:
         "../scripts/galaxy_pca.py"
@@ -129,6 +134,7 @@ rule galaxy_figures:
         mem_mb=mem_for("galaxy_figures"),
         runtime=runtime_for("galaxy_figures"),
     params:
+        code=code_digest("galaxy_figures"),
         settings=step_settings("galaxy_figures"),
     script:
         "../scripts/galaxy_figures.py"

@@ -9,6 +9,7 @@ rule mnist_data:
     priority: priority_for("mnist_data")
     threads: 1
     params:
+        code=code_digest("mnist_data"),
         settings=step_settings("mnist_data"),
     script:
         "../scripts/mnist_data.py"
@@ -31,6 +32,7 @@ rule mnist_train:
         mem_mb=mem_for("mnist_train"),
         runtime=runtime_for("mnist_train"),
     params:
+        code=code_digest("mnist_train"),
         settings=step_settings("mnist_train"),
     script:
         "../scripts/mnist_train.py"
@@ -55,6 +57,7 @@ rule mnist_check:
         mem_mb=mem_for("mnist_check"),
         runtime=runtime_for("mnist_check"),
     params:
+        code=code_digest("mnist_train"),
         settings=check_settings,
     script:
         "../scripts/mnist_train.py"
@@ -79,6 +82,7 @@ rule mnist_figures:
         mem_mb=mem_for("mnist_figures"),
         runtime=runtime_for("mnist_figures"),
     params:
+        code=code_digest("mnist_figures"),
         settings=step_settings("mnist_figures"),
     script:
         "../scripts/mnist_figures.py"

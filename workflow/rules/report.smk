@@ -25,6 +25,7 @@ rule report:
         P.benchmark("report")
     threads: 1
     params:
+        code=code_digest("report"),
         settings=step_settings("report"),
     script:
         "../scripts/report.py"

@@ -12,6 +12,7 @@ rule theory:
         mem_mb=mem_for("theory"),
         runtime=runtime_for("theory"),
     params:
+        code=code_digest("theory"),
         settings=step_settings("theory"),
     script:
         "../scripts/theory.py"

@@ -12,6 +12,7 @@ rule tweets_data:
     priority: priority_for("tweets_data")
     threads: 1
     params:
+        code=code_digest("tweets_data"),
         settings=step_settings("tweets_data"),
     script:
         "../scripts/tweets_data.py"
@@ -34,6 +35,7 @@ rule tweets_train:
         mem_mb=mem_for("tweets_train"),
         runtime=runtime_for("tweets_train"),
     params:
+        code=code_digest("tweets_train"),
         settings=step_settings("tweets_train"),
     script:
         "../scripts/tweets_train.py"
@@ -58,6 +60,7 @@ rule tweets_variant:
         mem_mb=mem_for("tweets_variant"),
         runtime=runtime_for("tweets_variant"),
     params:
+        code=code_digest("tweets_train"),
         settings=variant_settings,
     script:
         "../scripts/tweets_train.py"
@@ -85,6 +88,7 @@ rule tweets_figures:
         mem_mb=mem_for("tweets_figures"),
         runtime=runtime_for("tweets_figures"),
     params:
+        code=code_digest("tweets_figures"),
         settings=step_settings("tweets_figures"),
     script:
         "../scripts/tweets_figures.py"
@@ -105,6 +109,7 @@ rule tweets_baseline:
         mem_mb=mem_for("tweets_baseline"),
         runtime=runtime_for("tweets_baseline"),
     params:
+        code=code_digest("tweets_baseline"),
         settings=step_settings("tweets_baseline"),
     script:
         "../scripts/tweets_baseline.py"

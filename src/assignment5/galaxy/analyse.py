@@ -1,8 +1,4 @@
-"""Analyse one trained VAE: latent means, a linear probe, class-conditional samples, weights.
-
-    python -m assignment5.galaxy.analyse --data data/default/galaxy/galaxy.npz \
-        --model results/default/galaxy/runs/conv/model.pt --npz analysis.npz --json analysis.json
-"""
+"""Analyse one trained VAE: latent means, a linear probe, class-conditional samples, weights."""
 
 from __future__ import annotations
 
@@ -17,7 +13,6 @@ from assignment5.galaxy.models import build
 from assignment5.galaxy.train import as_float
 from assignment5 import settings
 from assignment5.io import read_model, read_npz, write_json, write_npz
-from assignment5.step import step_main
 from assignment5.training import resolve_device, setup_torch
 
 
@@ -32,6 +27,17 @@ def encode_all(model, images: torch.Tensor, batch_size: int = 256):
         mus.append(mu.float().cpu())
         log_vars.append(log_var.float().cpu())
     return torch.cat(mus).numpy(), torch.cat(log_vars).numpy()
+
+
+@torch.no_grad()
+def per_image_mse(model, images: torch.Tensor, device, batch_size: int = 256) -> np.ndarray:
+    """Each image's MSE per pixel of its mean reconstruction (z = mu), as the PCA baseline's."""
+    errors = []
+    for start in range(0, len(images), batch_size):
+        x = as_float(images[start: start + batch_size].to(device), False)
+        recon = torch.sigmoid(model.decode(model.encode(x)[0]).float())
+        errors.append((recon - x).pow(2).flatten(1).mean(1).cpu())
+    return torch.cat(errors).numpy()
 
 
 def linear_probe(train_x, train_y, test_x, test_y) -> dict:
@@ -71,6 +77,20 @@ def first_layer_filters(model) -> np.ndarray:
     if isinstance(first, torch.nn.Linear):
         w = w[:32].reshape(32, 3, model.size, model.size)
     return w.permute(0, 2, 3, 1).numpy()
+
+
+def decoder_output_filters(model, limit: int = 32) -> np.ndarray:
+    """(N, h, w, 3) weights of the decoder's last layer, the one that paints pixels: per input
+    channel its kernel onto the 3 colours (for the feed-forward model, the first columns of the
+    output matrix reshaped to images)."""
+    last = [m for m in model.decoder.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d,
+                                                                  torch.nn.Linear))][-1]
+    w = last.weight.detach()
+    if isinstance(last, torch.nn.Linear):  # (pixels, hidden)
+        w = w.T[:limit].reshape(-1, 3, model.size, model.size)
+    elif isinstance(last, torch.nn.Conv2d):  # (out=3, in, kh, kw)
+        w = w.transpose(0, 1)
+    return w[:limit].permute(0, 2, 3, 1).numpy()  # ConvTranspose2d: (in, out=3, kh, kw) already
 
 
 def decoder_first_weights(model) -> np.ndarray:
@@ -117,12 +137,15 @@ def run(s: settings.GalaxyAnalyse, *, data: str, model: str, npz: str, json: str
     with torch.no_grad():
         recon = torch.sigmoid(model(as_float(images[test_idx].to(device), False))[0].float())
         recon = recon.permute(0, 2, 3, 1).cpu().numpy()
+    prior = generate(model, np.zeros(model.latent_dim), np.eye(model.latent_dim), per_class, rng)
     model.cpu()  # the weights, as numpy
     fc = model.to_mu.weight.detach().numpy()
     write_npz(npz, compressed=True, test_mu=mu[test], test_morphology=morph[test],
               originals=np.array(originals), generated=np.array(generated),
-              recon_inputs=arrays["images"][test_idx] / 255.0, recon=recon,
-              filters=first_layer_filters(model), fc_mu=fc, fc_decoder=decoder_first_weights(model))
+              recon_inputs=arrays["images"][test_idx] / 255.0, recon=recon, prior=prior,
+              test_mse_per_image=per_image_mse(model, images[test], device),
+              filters=first_layer_filters(model), output_filters=decoder_output_filters(model), fc_mu=fc,
+              fc_decoder=decoder_first_weights(model))
     generated_classes = [n for n in MORPHOLOGIES if class_sizes[n] >= 2]
     info = {"arch": arch, "probe": probe, "class_sizes": class_sizes,
             "generated_classes": generated_classes, "generated_per_class": per_class}
@@ -130,11 +153,3 @@ def run(s: settings.GalaxyAnalyse, *, data: str, model: str, npz: str, json: str
     print(f"[galaxy:{arch}] linear probe accuracy {probe['accuracy']} "
           f"(majority class {probe['majority']})")
     return info
-
-
-def main(argv=None) -> None:
-    step_main(argv, "galaxy_analyse", __doc__, run, files=("data", "model", "npz", "json"), threads=True)
-
-
-if __name__ == "__main__":
-    main()

@@ -1,9 +1,5 @@
 """Galaxy Zoo: labels from either CSV layout, centre-cropped and downsampled images, stable split.
 
-    python -m assignment5.galaxy.data --labels DATA/galaxy-zoo/galaxy_labels.csv \
-        --images DATA/galaxy-zoo/images_training_rev1 --out data/default/galaxy/galaxy.npz \
-        --summary data/default/galaxy/preprocess.json [--config ... | --settings JSON] --threads 2
-
 Labels: ``galaxy_labels.csv`` (GalaxyID, argmax_class, morphology) or Kaggle's
 ``training_solutions_rev1.csv`` (37 probability columns), from which the same two columns are
 derived (argmax of the 37; the morphology thresholds below, first rule that holds).
@@ -32,7 +28,6 @@ from PIL import Image
 from assignment5 import paths, settings
 from assignment5.errors import InputError
 from assignment5.io import decode_utf8, write_json, write_npz
-from assignment5.step import step_main
 from assignment5.training import usable_threads
 
 IMAGE_DIR = "images_training_rev1"
@@ -300,11 +295,3 @@ def run(s: settings.GalaxyData, *, labels: str, images: str, out: str, summary: 
     print(f"[galaxy] wrote {out}: {info['train']:,} train / {info['test']:,} test images, "
           f"{info['unreadable']} unreadable")
     return info
-
-
-def main(argv=None) -> None:
-    step_main(argv, "galaxy_data", __doc__, run, files=("labels", "images", "out", "summary"), threads=True)
-
-
-if __name__ == "__main__":
-    main()

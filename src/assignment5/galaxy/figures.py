@@ -1,22 +1,14 @@
-"""Section 5 figures and the summary table, from the runs' histories and analyses.
-
-    python -m assignment5.galaxy.figures --runs results/default/galaxy/runs --pca pca.json \
-        --summary summary.json --figures curves.pdf reconstructions.pdf ... [--config ...]
-"""
+"""Section 5 figures and the summary table, from the runs' histories and analyses."""
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 import numpy as np
-from scipy.stats import ttest_ind
 from sklearn.decomposition import PCA as SkPCA
 
 from assignment5.galaxy.data import MORPHOLOGIES
-from assignment5 import paths, settings
+from assignment5.galaxy.stats import active_units, paired_relative_difference, spread, welch_p, wilson_interval
+from assignment5 import settings
 from assignment5.io import read_json, read_npz, write_json, write_tsv
-from assignment5.step import guarded
 from assignment5.plotting import image_grid, plt, save
 
 NAMES = {"mlp": "(i) feed-forward", "conv": "(ii) convolutional", "resnet": "(iii) ResNet"}
@@ -73,6 +65,17 @@ def plot_reconstructions(analyses: dict, path) -> None:
     save(fig, path)
 
 
+def plot_prior(analyses: dict, path) -> None:
+    """Decoded draws from the prior N(0, I), one row per architecture: what each model generates
+    when asked for any galaxy."""
+    archs = list(analyses)
+    fig, axes = plt.subplots(len(archs), 1, figsize=(6.4, 0.95 * len(archs)), squeeze=False)
+    for ax, arch in zip(axes[:, 0], archs):
+        image_grid(ax, analyses[arch]["prior"], 1, len(analyses[arch]["prior"]))
+        ax.set_ylabel(NAMES[arch], rotation=0, ha="right", va="center", fontsize=8)
+    save(fig, path)
+
+
 def plot_generation(analyses: dict, classes: list[str], path) -> None:
     archs = list(analyses)
     rows = len(classes)
@@ -118,29 +121,43 @@ def plot_latent(analyses: dict, probes: dict, path) -> dict:
     return explained
 
 
-def normalise(w: np.ndarray) -> np.ndarray:
-    w = w - w.min(axis=tuple(range(1, w.ndim)), keepdims=True)
-    return w / np.maximum(w.max(axis=tuple(range(1, w.ndim)), keepdims=True), 1e-12)
+def shared_scale(w: np.ndarray) -> tuple[np.ndarray, float]:
+    """Weights mapped to [0, 1] on one symmetric scale for all of them: 0.5 (grey) is zero, 0 and 1
+    are -/+ the largest |weight|, so filters can be compared with one another."""
+    lim = float(np.abs(w).max()) or 1.0
+    return 0.5 + 0.5 * w / lim, lim
+
+
+def filter_panel(ax, filters: np.ndarray, title: str) -> None:
+    images, lim = shared_scale(filters)
+    cols = min(8, len(images))
+    image_grid(ax, images, -(-len(images) // cols), cols)  # as many rows as the filters fill
+    ax.set_title(f"{title}\n{len(images)} of {images.shape[1]}x{images.shape[2]}x3, |w| up to {lim:.2g}", fontsize=7)
+
+
+def heat_map(fig, ax, w: np.ndarray, title: str, xlabel: str, ylabel: str) -> None:
+    lim = float(np.abs(w).max()) or 1.0
+    image = ax.imshow(w, aspect="auto", cmap="RdBu_r", vmin=-lim, vmax=lim, interpolation="nearest",
+                      rasterized=True)
+    fig.colorbar(image, ax=ax, fraction=0.05, pad=0.02).ax.tick_params(labelsize=5)
+    ax.set_title(title, fontsize=7)
+    ax.set_xlabel(xlabel, fontsize=6)
+    ax.set_ylabel(ylabel, fontsize=6)
+    ax.grid(False)
+    ax.tick_params(labelsize=5)
 
 
 def plot_weights(analyses: dict, path) -> None:
+    """Per architecture (columns): the encoder's first filters, the weights onto mu, the decoder's
+    weights from z and its output filters."""
     archs = list(analyses)
-    fig, axes = plt.subplots(3, len(archs), figsize=(7.0, 5.6), squeeze=False)
+    fig, axes = plt.subplots(4, len(archs), figsize=(7.0, 8.0), squeeze=False)
     for c, arch in enumerate(archs):
         a = analyses[arch]
-        filters = normalise(a["filters"][:32])
-        image_grid(axes[0, c], filters, 4, 8)
-        axes[0, c].set_title(f"{NAMES[arch]}: first layer\n{a['filters'].shape[1]}x{a['filters'].shape[2]} filters",
-                             fontsize=8)
-        for r, (key, title) in enumerate((("fc_mu", "encoder $\\to\\mu$ weights"),
-                                          ("fc_decoder", "decoder's first weights")), start=1):
-            w = a[key]
-            lim = np.abs(w).max()
-            axes[r, c].imshow(w, aspect="auto", cmap="RdBu_r", vmin=-lim, vmax=lim,
-                              interpolation="nearest", rasterized=True)
-            axes[r, c].set_title(f"{title} ({w.shape[0]}x{w.shape[1]})", fontsize=8)
-            axes[r, c].grid(False)
-            axes[r, c].tick_params(labelsize=6)
+        filter_panel(axes[0, c], a["filters"][:32], f"{NAMES[arch]}\nencoder's first layer")
+        heat_map(fig, axes[1, c], a["fc_mu"], "encoder's weights onto $\\mu$", "encoder feature", "latent dimension")
+        heat_map(fig, axes[2, c], a["fc_decoder"], "decoder's weights from $z$", "output unit", "latent dimension")
+        filter_panel(axes[3, c], a["output_filters"], "decoder's output layer")
     fig.tight_layout()
     save(fig, path)
 
@@ -161,11 +178,6 @@ def plot_bonus(bonus: dict[str, list[dict]], path) -> None:
     ax.legend(fontsize=7)
     save(fig, path)
 
-
-def active_dimensions(scores: dict, threshold: float) -> int:
-    """Latent dimensions whose mean KL over the scored images exceeds `threshold` nats: the ones the
-    codes use (an unused dimension's posterior equals the prior, KL 0)."""
-    return sum(kl > threshold for kl in scores["kl_per_dimension"])
 
 
 def _late_start(rows: list[dict], window: float) -> dict:
@@ -189,17 +201,15 @@ def late_window(rows: list[dict], window: float) -> float:
     return (end - _late_start(rows, window)["iteration"]) / end if end else 0.0
 
 
-def spread(values: list[float]) -> dict:
-    """Mean, sample standard deviation (0 for one value) and the values themselves."""
-    return {"mean": float(np.mean(values)), "sd": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0,
-            "values": [float(v) for v in values]}
 
 
-def welch_p(a: list[float], b: list[float]) -> float | None:
-    """Two-sided p-value of Welch's t-test that two variants' means differ (None when undefined)."""
-    if min(len(a), len(b)) < 2 or (np.std(a) == 0 and np.std(b) == 0):
-        return None
-    return float(ttest_ind(a, b, equal_var=False).pvalue)
+def with_interval(probe: dict, confidence: float) -> dict:
+    """A probe's accuracy with its Wilson interval over the labelled test images."""
+    if probe["accuracy"] is None:
+        return probe | {"interval": None}
+    n = probe["test_labelled"]
+    return probe | {"interval": list(wilson_interval(round(probe["accuracy"] * n), n, confidence)),
+                    "confidence": confidence}
 
 
 def variant_summary(runs: list[dict], s: settings.GalaxyFigures) -> dict:
@@ -209,7 +219,7 @@ def variant_summary(runs: list[dict], s: settings.GalaxyFigures) -> dict:
     return {"beta": first["beta"], "kl_warmup_epochs": first["kl_warmup_epochs"],
             "epochs": first["epochs"], "settings": first, "seeds": [h["settings"]["seed"] for h in runs],
             "test": {k: spread([r["test"][k] for r in summaries]) for k in ("bce", "mse", "kl", "neg_elbo")},
-            "active_dimensions": spread([r["active_dimensions"] for r in summaries]),
+            "active_units": spread([r["active_units"] for r in summaries]),
             "precision": summaries[0]["precision"], "threads": summaries[0]["threads"],
             "wall_seconds": sum(r["wall_seconds"] for r in summaries)}
 
@@ -226,16 +236,13 @@ def run_summary(h: dict, s: settings.GalaxyFigures) -> dict:
     final = h["final"]
     improvement = late_improvement(h["history"], s.convergence_window)
     return {"test": final["test"], "train": final["train"], "epochs": h["settings"]["epochs"],
-            "active_dimensions": active_dimensions(final["test"], s.active_kl_nats),
+            "active_units": active_units(final["test"], s.active_unit_variance),
             "late_improvement": improvement, "late_window": late_window(h["history"], s.convergence_window),
             "convergence": convergence(improvement, s.converged_below),
             "iterations": h["iterations"], "wall_seconds": h["wall_seconds"],
             "images_per_second": h["images_per_second"], "precision": h["settings"]["precision"],
             "parameters": h["parameters"], "threads": h["threads"], "settings": h["settings"],
             "architecture": h["architecture"]}
-
-
-FIGURE_ORDER = ("curves", "reconstructions", "generation", "latent", "weights", "bonus")
 
 
 def run(s: settings.GalaxyFigures, *, histories: list[str], analyses: list[str], arrays: list[str],
@@ -254,21 +261,26 @@ def run(s: settings.GalaxyFigures, *, histories: list[str], analyses: list[str],
 
     plot_curves(hist, baseline, figures["curves"])
     plot_reconstructions(arrays_by_arch, figures["reconstructions"])
+    plot_prior(arrays_by_arch, figures["prior"])
     plot_generation(arrays_by_arch, classes, figures["generation"])
     explained = plot_latent(arrays_by_arch, {a: infos[a]["probe"] for a in s.archs}, figures["latent"])
     plot_weights(arrays_by_arch, figures["weights"])
     plot_bonus(bonus, figures["bonus"])
     out = {
         "names": {a: NAMES[a] for a in s.archs},
-        "archs": {a: run_summary(hist[a], s) | {"probe": infos[a]["probe"],
-                                              "latent_pca_explained": explained[a]}
-                  for a in s.archs},
+        "archs": {a: run_summary(hist[a], s) | {
+            "probe": with_interval(infos[a]["probe"], s.confidence), "latent_pca_explained": explained[a],
+            "vs_pca": paired_relative_difference(arrays_by_arch[a]["test_mse_per_image"],
+                                                 baseline["test_mse_per_image"], resamples=s.bootstrap_resamples,
+                                                 seed=s.seed, confidence=s.confidence)}
+            for a in s.archs},
         "bonus": {name: variant_summary(runs, s) for name, runs in bonus.items()},
         "bonus_significance": s.bonus_significance,
-        "pca": baseline, "generated_classes": classes,
+        "pca": {k: v for k, v in baseline.items() if k != "test_mse_per_image"}
+        | {"probe": with_interval(baseline["probe"], s.confidence)}, "generated_classes": classes,
         "generated_per_class": infos[s.archs[0]]["generated_per_class"],
         "class_sizes": infos[s.archs[0]]["class_sizes"],
-        "active_kl_nats": s.active_kl_nats, "convergence_window": s.convergence_window,
+        "active_unit_variance": s.active_unit_variance, "convergence_window": s.convergence_window,
         "converged_below": s.converged_below,
         "curves_skip_fraction": CURVES_SKIP, "bonus_skip_fraction": BONUS_SKIP,
         "lr_study": read_json(lr_study) | {"file": lr_study} if lr_study else None,
@@ -292,32 +304,6 @@ def run(s: settings.GalaxyFigures, *, histories: list[str], analyses: list[str],
              "kl_warmup_epochs": h["settings"]["kl_warmup_epochs"], "epochs": h["settings"]["epochs"],
              "test_bce": h["final"]["test"]["bce"], "test_mse": h["final"]["test"]["mse"],
              "test_neg_elbo": h["final"]["test"]["neg_elbo"],
-             "active_dimensions": active_dimensions(h["final"]["test"], s.active_kl_nats)}
+             "active_units": active_units(h["final"]["test"], s.active_unit_variance)}
             for name, runs in bonus.items() for h in runs])
     return out
-
-
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    settings.add_arguments(parser, "galaxy_figures")
-    parser.add_argument("--runs", required=True, help="the runs/ folder (one subfolder per run)")
-    parser.add_argument("--pca", required=True)
-    parser.add_argument("--lr-study", help="the learning-rate study's result (with galaxy.lr: study)")
-    parser.add_argument("--summary", required=True)
-    parser.add_argument("--figures", nargs=6, required=True, metavar=tuple(f.upper() for f in FIGURE_ORDER))
-    args = parser.parse_args(argv)
-
-    def go():
-        s = settings.from_args(args, "galaxy_figures")
-        runs = Path(args.runs)
-        return run(s, histories=[str(runs / r / paths.HISTORY) for r in [*s.archs, *s.bonus]],
-                   analyses=[str(runs / a / "analysis.json") for a in s.archs],
-                   arrays=[str(runs / a / "analysis.npz") for a in s.archs], pca=args.pca,
-                   summary=args.summary, figures=dict(zip(FIGURE_ORDER, args.figures)),
-                   lr_study=args.lr_study)
-
-    guarded(go)
-
-
-if __name__ == "__main__":
-    main()

@@ -1,7 +1,5 @@
 """The learning-rate study: pick each architecture's Adam learning rate from short runs.
 
-    python -m assignment5.galaxy.lr_study --histories H_mlp_1 H_mlp_2 ... --output lr_study.json
-
 Each study run trains an architecture for a few epochs at one learning rate and is scored on a
 held-out share of the training images (never the test split). The chosen rate is the smallest
 whose validation error (select_by) at the end of its run is within prefer_smaller_within (a share)
@@ -16,7 +14,6 @@ import math
 from assignment5 import settings
 from assignment5.errors import InputError
 from assignment5.io import read_json, write_json
-from assignment5.step import step_main
 
 
 def score(history: dict, select_by: str) -> float:
@@ -65,11 +62,3 @@ def run(s: settings.GalaxyLrStudy, *, histories: list[str], output: str) -> dict
                "validation_fraction": s.validation_fraction, "horizon": s.horizon, "lrs": s.lrs, "archs": archs}
     write_json(output, summary)
     return summary
-
-
-def main(argv=None) -> None:
-    step_main(argv, "galaxy_lr_study", __doc__, run, files=("output",), lists={"histories": "+"})
-
-
-if __name__ == "__main__":
-    main()

@@ -1,7 +1,4 @@
-"""The baseline: PCA with as many components as the VAE latent, its test reconstruction error.
-
-    python -m assignment5.galaxy.pca --data data/default/galaxy/galaxy.npz --out pca.json [--config ...]
-"""
+"""The baseline: PCA with as many components as the VAE latent, its test reconstruction error."""
 
 from __future__ import annotations
 
@@ -12,7 +9,6 @@ from sklearn.decomposition import PCA
 from assignment5.galaxy.analyse import linear_probe
 from assignment5 import settings
 from assignment5.io import read_npz, write_json
-from assignment5.step import step_main
 
 EPS = 1e-4  # PCA reconstructions leave [0, 1]; BCE needs them clipped
 
@@ -30,21 +26,16 @@ def run(s: settings.GalaxyPca, *, data: str, out: str, threads: int = 1) -> dict
     k = min(s.components, int((~test).sum()) - 1)
     pca = PCA(n_components=k, svd_solver="randomized", random_state=s.seed).fit(flat[~test])
     codes = pca.transform(flat)
+    test_recon = np.clip(pca.inverse_transform(codes[test]), 0, 1)
     result = {
         "components": k, "explained_variance": float(pca.explained_variance_ratio_.sum()),
         "train": reconstruction_errors(flat[~test], pca.inverse_transform(codes[~test])),
         "test": reconstruction_errors(flat[test], pca.inverse_transform(codes[test])),
         "probe": linear_probe(codes[~test], morph[~test], codes[test], morph[test]),
+        # each test image's error, for a paired comparison with the VAEs on the same images
+        "test_mse_per_image": ((flat[test] - test_recon) ** 2).mean(1).tolist(),
     }
     write_json(out, result)
     print(f"[galaxy:pca] {k} components: test BCE/px {result['test']['bce']:.4f} "
           f"MSE/px {result['test']['mse']:.5f}")
     return result
-
-
-def main(argv=None) -> None:
-    step_main(argv, "galaxy_pca", __doc__, run, files=("data", "out"))
-
-
-if __name__ == "__main__":
-    main()

@@ -1,12 +1,7 @@
 """Train one VAE on the preprocessed Galaxy Zoo images, recording reconstruction error.
 
-    python -m assignment5.galaxy.train --data data/default/galaxy/galaxy.npz --run conv \
-        --model results/default/galaxy/runs/conv/model.pt --history results/default/galaxy/runs/conv/history.json
-    python -m assignment5.galaxy.train --data ... --run resnet --model /tmp/x/model.pt --history /tmp/x/h.json --dry-run
-
---run is an architecture (mlp, conv, resnet), a learning-rate study run (lr-<arch>-<lr>) or a
-bonus run (bonus-<variant>-seed<k>); its settings come from --config files, or from --settings
-JSON as the workflow passes them. With lr: study, --lr-choice names the study's result file.
+A run is an architecture (mlp, conv, resnet), a learning-rate study run (lr-<arch>-<lr>) or a
+bonus run (bonus-<variant>-seed<k>); with lr: study, lr_choice names the study's result file.
 """
 
 from __future__ import annotations
@@ -23,7 +18,6 @@ from assignment5.galaxy.models import build, describe, vae_loss
 from assignment5 import paths, settings
 from assignment5.errors import InputError
 from assignment5.io import read_json, read_npz, write_json, write_model
-from assignment5.step import step_main
 from assignment5.training import (CPU, Checkpointer, Progress, Stopwatch, autocast, batch_slices, bf16_supported,
                                   describe_device, diverged, grad_scaler, held_out, lr_schedule, optimise,
                                   resolve_device, setup_torch)
@@ -147,10 +141,6 @@ def kl_weight(step: int, steps_per_epoch: int, beta: float, warmup_epochs: int) 
     return beta * min(1.0, step / (warmup_epochs * steps_per_epoch))
 
 
-def main(argv=None) -> None:
-    step_main(argv, "galaxy_train", __doc__, run, files=("data", "model", "history"),
-              optional=("lr_choice",), threads=True, dry_run="1 epoch of at most 4 batches",
-              with_run=True)
 
 
 def run(s: settings.GalaxyTrain, *, data: str, model: str, history: str, threads: int,
@@ -266,7 +256,3 @@ def run(s: settings.GalaxyTrain, *, data: str, model: str, history: str, threads
     write_json(history, summary)
     checkpoints.clear()  # finished: a forced rerun starts afresh instead of resuming
     return summary
-
-
-if __name__ == "__main__":
-    main()

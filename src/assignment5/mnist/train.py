@@ -1,11 +1,4 @@
-"""Train VGG11 on MNIST (32 x 32), recording per-epoch train/test loss and accuracy.
-
-    python -m assignment5.mnist.train --data data/default/mnist/mnist.npz \
-        --model results/default/mnist/model.pt --history results/default/mnist/history.json
-    python -m assignment5.mnist.train --data ... --model /tmp/x/model.pt --history /tmp/x/h.json --dry-run
-
-Settings come from --settings JSON (as the workflow passes them) or --config files.
-"""
+"""Train VGG11 on MNIST (32 x 32), recording per-epoch train/test loss and accuracy."""
 
 from __future__ import annotations
 
@@ -18,7 +11,6 @@ import torch.nn.functional as F
 from assignment5 import paths, settings
 from assignment5.io import read_npz, write_json, write_model
 from assignment5.mnist.model import INPUT_SIZE, VGG11
-from assignment5.step import step_main
 from assignment5.training import (Checkpointer, Progress, Stopwatch, autocast, batch_slices, describe_device,
                                   diverged, grad_scaler, optimise, resolve_device, resolve_precision, setup_torch)
 
@@ -105,9 +97,6 @@ def make_optimizer(model, s: settings.MnistTrain, steps_per_epoch: int):
     return optimizer, scheduler
 
 
-def main(argv=None) -> None:
-    step_main(argv, "mnist_train", __doc__, run, files=("data", "model", "history"), threads=True,
-              dry_run="1 epoch of 3 batches on 256 images")
 
 
 def run(s: settings.MnistTrain, *, data: str, model: str, history: str, threads: int,
@@ -190,7 +179,3 @@ def run(s: settings.MnistTrain, *, data: str, model: str, history: str, threads:
     write_json(history, summary)
     checkpoints.clear()  # finished: a forced rerun starts afresh instead of resuming
     return summary
-
-
-if __name__ == "__main__":
-    main()

@@ -1,7 +1,5 @@
 """The baseline a practitioner tries first: TF-IDF of word n-grams and logistic regression.
 
-    python -m assignment5.tweets.baseline --data data/default/tweets/tweets.npz --out baseline.json
-
 It reads the same folded ASCII tweets as the LSTM (tweets.npz), fits on the training file and
 scores the test file, so the two are compared on the same data.
 """
@@ -15,7 +13,6 @@ from sklearn.linear_model import LogisticRegression
 
 from assignment5 import settings
 from assignment5.io import read_npz, write_json
-from assignment5.step import step_main
 
 
 def texts_of(npz, split: str) -> list[str]:
@@ -40,11 +37,3 @@ def run(s: settings.TweetsBaseline, *, data: str, out: str) -> dict:
     print(f"[tweets:baseline] TF-IDF 1-{s.ngram_max}-grams + logistic regression: test accuracy "
           f"{result['test_accuracy']:.4f} ({result['features']:,} features, fit in {seconds:.1f} s)")
     return result
-
-
-def main(argv=None) -> None:
-    step_main(argv, "tweets_baseline", __doc__, run, files=("data", "out"))
-
-
-if __name__ == "__main__":
-    main()

@@ -1,9 +1,5 @@
 """Tweets: read and validate the CSV files, fold text to ASCII codes, write ragged arrays.
 
-    python -m assignment5.tweets.data --train-csv DATA/tweets/tweets_train.csv \
-        --test-csv DATA/tweets/tweets_test.csv --out data/default/tweets/tweets.npz \
-        --stats data/default/tweets/stats.json [--config ... | --settings JSON]
-
 Non-ASCII handling (one stated rule): Unicode NFKD decomposition, combining marks dropped
 (so "café" -> "cafe", "ﬁ" -> "fi"); any character still outside ASCII 0-127 becomes code 26
 (ASCII SUB, "substitute"). Control characters (NUL, escapes; not tab or newline) become a space.
@@ -36,7 +32,6 @@ import numpy as np
 from assignment5 import settings
 from assignment5.errors import InputError
 from assignment5.io import decode_utf8, write_json, write_npz
-from assignment5.step import step_main
 
 FILES = {"train": "tweets_train.csv", "test": "tweets_test.csv"}
 REPLACEMENT = 26  # ASCII SUB
@@ -272,11 +267,3 @@ def run(s: settings.TweetsData, *, train_csv: str | None, test_csv: str | None, 
     write_npz(out, **arrays)
     write_json(stats, summary)
     return summary
-
-
-def main(argv=None) -> None:
-    step_main(argv, "tweets_data", __doc__, run, files=("out", "stats"), optional=("train_csv", "test_csv"))
-
-
-if __name__ == "__main__":
-    main()

@@ -1,8 +1,4 @@
-"""Section 3 figures (accuracy curves, tweet lengths) and example predictions.
-
-    python -m assignment5.tweets.figures --data data/default/tweets/tweets.npz --stats stats.json \
-        --model model.pt --history history.json --examples examples.json --figures curves.pdf lengths.pdf
-"""
+"""Section 3 figures (accuracy curves, tweet lengths) and example predictions."""
 
 from __future__ import annotations
 
@@ -14,7 +10,6 @@ from assignment5.io import read_json, read_npz, write_json, write_tsv
 from assignment5.plotting import plt, save
 from assignment5.tweets.model import Tweets
 from assignment5.tweets.predict import load_model
-from assignment5.step import step_main
 from assignment5.training import resolve_device
 from assignment5.tweets.train import evaluate
 
@@ -109,12 +104,3 @@ def run(s: settings.TweetsFigures, *, data: str, stats: str, model: str, history
         write_json(best, choice)
         print(f"[tweets] the predict command uses the {choice['chosen']} model ({choice['model']})")
     return out
-
-
-def main(argv=None) -> None:
-    step_main(argv, "tweets_figures", __doc__, run, files=("data", "stats", "model", "history", "examples"),
-              optional=("tuned_model", "tuned_history", "best"), lists={"figures": 2})
-
-
-if __name__ == "__main__":
-    main()

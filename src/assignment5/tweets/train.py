@@ -1,11 +1,4 @@
-"""Train the character LSTM for a number of iterations, evaluating every --eval-every.
-
-    python -m assignment5.tweets.train --data data/default/tweets/tweets.npz \
-        --model results/default/tweets/model.pt --history results/default/tweets/history.json
-    python -m assignment5.tweets.train --data ... --model /tmp/x/model.pt --history /tmp/x/h.json --dry-run
-
-Settings come from --settings JSON (as the workflow passes them) or --config files.
-"""
+"""Train the character LSTM for a number of iterations, evaluating every eval_every."""
 
 from __future__ import annotations
 
@@ -18,7 +11,6 @@ import torch.nn.functional as F
 
 from assignment5 import paths, settings
 from assignment5.io import read_npz, write_json, write_model
-from assignment5.step import step_main
 from assignment5.errors import InputError
 from assignment5.training import (CPU, Checkpointer, Progress, Stopwatch, autocast, describe_device, diverged,
                                   grad_scaler, lr_schedule, optimise, WeightAverage, resolve_device, resolve_precision,
@@ -114,9 +106,6 @@ def time_kernels(s: settings.TweetsTrain, train: Tweets, precision: str, batches
             "fused_iterations_per_second": fused, "pytorch_iterations_per_second": plain}
 
 
-def main(argv=None) -> None:
-    step_main(argv, "tweets_train", __doc__, run, files=("data", "model", "history"), threads=True,
-              dry_run="60 iterations, tiny evaluation")
 
 
 def run(s: settings.TweetsTrain, *, data: str, model: str, history: str, threads: int,
@@ -239,7 +228,3 @@ def run(s: settings.TweetsTrain, *, data: str, model: str, history: str, threads
     write_json(history, summary)
     checkpoints.clear()  # finished: a forced rerun starts afresh instead of resuming
     return summary
-
-
-if __name__ == "__main__":
-    main()

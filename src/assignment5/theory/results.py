@@ -1,15 +1,10 @@
-"""Derive sections 1 and 4 with sympy and write them as JSON.
-
-    python -m assignment5.theory --cnn-out results/default/theory/cnn.json \
-        --vae-out results/default/theory/vae.json [--config config/config.yaml | --settings JSON]
-"""
+"""Derive sections 1 and 4 with sympy and write them as JSON."""
 
 from __future__ import annotations
 
 
 from assignment5 import settings
 from assignment5.io import write_json
-from assignment5.step import step_main
 from assignment5.theory import cnn, vae
 
 
@@ -22,11 +17,3 @@ def run(s: settings.Theory, *, cnn_out: str, vae_out: str) -> tuple[dict, dict]:
           f"receptive field {section1['receptive_field'][-1]['field']}")
     print(f"section 4: KL = {section4['kl']['kl']}")
     return section1, section4
-
-
-def main(argv=None) -> None:
-    step_main(argv, "theory", __doc__, run, files=("cnn_out", "vae_out"))
-
-
-if __name__ == "__main__":
-    main()

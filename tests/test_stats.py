@@ -1,0 +1,53 @@
+"""Section 5's statistics (active units, intervals) and the code digest that reruns edited rules."""
+
+import numpy as np
+import pytest
+
+from assignment5 import code_digest
+from assignment5.galaxy import stats
+from conftest import ROOT
+
+pytestmark = pytest.mark.unit
+
+
+def test_active_units_count_dimensions_whose_mean_moves_with_the_input():
+    scores = {"mu_variance_per_dimension": [0.5, 0.02, 0.009, 0.0], "kl_per_dimension": [3, 0.2, 0.2, 0.2]}
+    assert stats.active_units(scores, 0.01) == 2  # a KL of 0.2 nats alone does not make a unit active
+
+
+def test_wilson_interval_contains_the_estimate_and_narrows_with_n():
+    low, high = stats.wilson_interval(60, 100, 0.95)
+    assert low < 0.6 < high and high - low == pytest.approx(0.19, abs=0.01)
+    low2, high2 = stats.wilson_interval(600, 1000, 0.95)
+    assert high2 - low2 < (high - low) / 3
+    assert stats.wilson_interval(0, 10, 0.95)[0] == pytest.approx(0, abs=1e-12)
+
+
+@pytest.mark.parametrize("shift, verdict", [(-0.2, "lower"), (0.0, "matches"), (0.2, "higher")])
+def test_paired_bootstrap_says_lower_higher_or_matches_by_its_interval(shift, verdict):
+    rng = np.random.default_rng(1)
+    baseline = rng.uniform(1, 2, 500)
+    errors = baseline * (1 + shift) + rng.normal(0, 0.05, 500)
+    result = stats.paired_relative_difference(errors, baseline, resamples=2000, seed=0, confidence=0.95)
+    assert result["verdict"] == verdict
+    assert result["low"] <= result["difference"] <= result["high"]
+    assert result == stats.paired_relative_difference(errors, baseline, resamples=2000, seed=0, confidence=0.95)  # the seed fixes it
+
+
+def test_code_digest_ignores_comments_and_docstrings_but_not_code(tmp_path, monkeypatch):
+    script = tmp_path / "step.py"
+    script.write_text('"""A step."""\nfrom assignment5.galaxy.stats import spread\nX = 1  # one\n')
+    first = code_digest.of_script(str(script))
+    code_digest.of_script.cache_clear()
+    script.write_text('"""Another docstring."""\nfrom assignment5.galaxy.stats import spread\nX = 1  # uno\n')
+    assert code_digest.of_script(str(script)) == first
+    code_digest.of_script.cache_clear()
+    script.write_text('"""A step."""\nfrom assignment5.galaxy.stats import spread\nX = 2\n')
+    assert code_digest.of_script(str(script)) != first
+    code_digest.of_script.cache_clear()
+
+
+def test_code_digest_follows_the_package_imports_and_the_kernel_source():
+    files = {p.name for p in code_digest.files_of_script(str(ROOT / "workflow" / "scripts" / "tweets_train.py"))}
+    assert {"train.py", "model.py", "fused_lstm.py", "fused_lstm.cpp", "training.py"} <= files
+    assert "figures.py" not in files and "cnn.py" not in files
