@@ -517,3 +517,25 @@ def test_cosine_schedule_falls_from_the_rate_to_zero():
     assert rates[0] == pytest.approx(0.01) and rates[50] == pytest.approx(0.005)
     assert optimizer.param_groups[0]["lr"] == pytest.approx(0.0, abs=1e-12)
     assert all(a >= b for a, b in zip(rates, rates[1:]))
+
+
+def test_cue_effects_find_a_shortcut_the_model_learned():
+    """A 'model' that reads only whether a tweet holds a URL: deleting the URL flips it."""
+    from assignment5.tweets import cues
+
+    class UrlReader:
+        def __call__(self, codes, lengths):
+            raise AssertionError  # replaced below
+
+    texts = ["great day http://x.co/a", "bad day", "ok @someone http://y.co", "meh :)", "fine"]
+    labels = np.array([1, 0, 1, 1, 0])
+    original = cues.positive_probability
+    try:
+        cues.positive_probability = lambda model, ts: np.array([0.9 if "http" in t else 0.2 for t in ts])
+        rows = {r["cue"]: r for r in cues.cue_effects(UrlReader(), texts, labels)}
+    finally:
+        cues.positive_probability = original
+    assert rows["URL"]["tweets"] == 2 and rows["URL"]["flipped"] == 1.0
+    assert rows["URL"]["mean_abs_change"] == pytest.approx(0.7) and rows["URL"]["positive_share"] == 1.0
+    assert rows["user name"]["tweets"] == 1 and rows["emoticon"]["tweets"] == 1
+    assert rows["emoticon"]["flipped"] == 0.0

@@ -8,6 +8,7 @@ import numpy as np
 from assignment5 import settings
 from assignment5.io import read_json, read_npz, write_json, write_tsv
 from assignment5.plotting import plt, save
+from assignment5.tweets.cues import cue_effects
 from assignment5.tweets.model import Tweets
 from assignment5.tweets.predict import load_model
 from assignment5.training import resolve_device
@@ -90,7 +91,6 @@ def run(s: settings.TweetsFigures, *, data: str, stats: str, model: str, history
                        "p_positive": probs[i]})
     out = {"test_accuracy": result["accuracy"], "test_loss": result["loss"],
            "examples_per_kind": s.examples_per_kind, "examples": picked}
-    write_json(examples, out)
     print(f"[tweets] test accuracy {result['accuracy']:.4f}")
     if best:
         variant = read_json(tuned_history)
@@ -103,4 +103,9 @@ def run(s: settings.TweetsFigures, *, data: str, stats: str, model: str, history
              "validation_tweets": len(validation), "test_accuracy": variant["final"]["test_accuracy"]})
         write_json(best, choice)
         print(f"[tweets] the predict command uses the {choice['chosen']} model ({choice['model']})")
+    chosen = choice["chosen"] if best else "main"
+    texts = [bytes(test.codes[test.offsets[i]: test.offsets[i + 1]].numpy()).decode("ascii") for i in range(len(test))]
+    out["cues"] = {"model": chosen, "rows": cue_effects(load_model(tuned_model if chosen == "tuned" else model), texts,
+                                                        test.labels.numpy())}
+    write_json(examples, out)
     return out
