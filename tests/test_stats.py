@@ -51,3 +51,11 @@ def test_code_digest_follows_the_package_imports_and_the_kernel_source():
     files = {p.name for p in code_digest.files_of_script(str(ROOT / "workflow" / "scripts" / "tweets_train.py"))}
     assert {"train.py", "model.py", "fused_lstm.py", "fused_lstm.cpp", "training.py"} <= files
     assert "figures.py" not in files and "cnn.py" not in files
+
+
+def test_active_directions_count_two_directions_spread_over_many_axes_as_two():
+    rng = np.random.default_rng(0)
+    two = rng.normal(size=(500, 2)) @ rng.normal(size=(2, 16))  # two directions, spread over 16 axes
+    mu = two + rng.normal(scale=0.01, size=(500, 16))
+    assert stats.active_directions(mu, 0.01) == 2
+    assert stats.active_units({"mu_variance_per_dimension": mu.var(0).tolist()}, 0.01) >= 12  # most axes

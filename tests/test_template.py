@@ -199,13 +199,14 @@ def test_the_pca_verdict_follows_the_bootstrap_interval(tmp_path):
 def test_active_units_collapse_and_probe_intervals_follow_the_numbers(tmp_path):
     ctx = context(tmp_path)
     g = ctx["galaxy"]
-    for arch, units in zip(("mlp", "conv", "resnet"), (1, 21, 30)):
-        g["archs"][arch]["active_units"] = units
+    for arch, units, directions in zip(("mlp", "conv", "resnet"), (23, 31, 32), (2, 24, 14)):
+        g["archs"][arch].update(active_units=units, active_directions=directions)
     g["archs"]["mlp"]["latent_pca_explained"] = 0.997
     tex = prose(ctx)
-    assert "1 for (i) feed-forward, 21 for (ii) convolutional, 30 for (iii) ResNet are \\emph{active units}" in tex
-    assert "(i) feed-forward has largely \\emph{collapsed} to the prior: 1 of its units is active" in tex
-    assert "99.7\\,\\% of the variance of its posterior means lies in two directions" in tex
+    assert "23 for (i) feed-forward, 31 for (ii) convolutional, 32 for (iii) ResNet are \\emph{active units}" in tex
+    assert "2, 24, 14 directions have a variance above" in tex
+    assert "(i) feed-forward has largely \\emph{collapsed} to the prior: its means vary along 2 directions" in tex
+    assert "(99.7\\,\\% of their variance lies in the two of the latent scatter below), spread thinly over 23 axes" in tex
     assert "(ii) convolutional has largely" not in tex
     for r in g["archs"].values():
         r["probe"].update(accuracy=0.5, interval=[0.45, 0.55])

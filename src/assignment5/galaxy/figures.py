@@ -6,7 +6,8 @@ import numpy as np
 from sklearn.decomposition import PCA as SkPCA
 
 from assignment5.galaxy.data import MORPHOLOGIES
-from assignment5.galaxy.stats import active_units, paired_relative_difference, spread, welch_p, wilson_interval
+from assignment5.galaxy.stats import (active_directions, active_units, paired_relative_difference, spread, welch_p,
+                                      wilson_interval)
 from assignment5 import settings
 from assignment5.io import read_json, read_npz, write_json, write_tsv
 from assignment5.plotting import image_grid, plt, save
@@ -270,6 +271,7 @@ def run(s: settings.GalaxyFigures, *, histories: list[str], analyses: list[str],
         "names": {a: NAMES[a] for a in s.archs},
         "archs": {a: run_summary(hist[a], s) | {
             "probe": with_interval(infos[a]["probe"], s.confidence), "latent_pca_explained": explained[a],
+            "active_directions": active_directions(arrays_by_arch[a]["test_mu"], s.active_unit_variance),
             "vs_pca": paired_relative_difference(arrays_by_arch[a]["test_mse_per_image"],
                                                  baseline["test_mse_per_image"], resamples=s.bootstrap_resamples,
                                                  seed=s.seed, confidence=s.confidence)}

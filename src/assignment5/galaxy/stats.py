@@ -14,6 +14,13 @@ def active_units(scores: dict, threshold: float) -> int:
     return sum(v > threshold for v in scores["mu_variance_per_dimension"])
 
 
+def active_directions(mu: np.ndarray, threshold: float) -> int:
+    """Active units counted along the principal directions of the posterior means instead of the
+    axes: eigenvalues of Cov_x(mu) above `threshold`. Rotation-invariant, so two directions that
+    spread a little variance over many axes count as two."""
+    return int((np.linalg.eigvalsh(np.cov(np.asarray(mu, float), rowvar=False)) > threshold).sum())
+
+
 def wilson_interval(successes: int, n: int, confidence: float) -> tuple[float, float]:
     """Wilson's score interval of a proportion (accuracy on n test images); sound at small n."""
     if n == 0:
