@@ -41,6 +41,11 @@ def _imported_modules(tree: ast.AST) -> set[str]:
 
 
 @cache
+def _imports_of(path: Path) -> frozenset[str]:
+    return frozenset(_imported_modules(ast.parse(path.read_text())))
+
+
+@cache
 def _path(module: str) -> Path | None:
     try:
         spec = importlib.util.find_spec(module)
@@ -58,7 +63,7 @@ def _closure(tree: ast.AST) -> list[Path]:
         if module in seen:
             continue
         seen[module] = path = _path(module)
-        todo += sorted(_imported_modules(ast.parse(path.read_text())) - seen.keys())
+        todo += sorted(_imports_of(path) - seen.keys())
         parent = _path(module.rsplit(".", 1)[0])  # a package's __init__ runs too
         if parent is not None and module.rsplit(".", 1)[0] not in seen:
             todo.append(module.rsplit(".", 1)[0])
@@ -76,6 +81,9 @@ def _normalised(path: Path) -> str:
     return path.read_text()
 
 
+_package_file = cache(_normalised)  # package modules: read once per workflow load, shared by all rules
+
+
 @cache
 def of_script(script: str) -> str:
     """The digest of a rule's script and all the package code it runs (hex, 16 characters)."""
@@ -83,7 +91,7 @@ def of_script(script: str) -> str:
     digest = hashlib.sha256(_normalised(Path(script)).encode())
     root = _path(PACKAGE).parent
     for path in _closure(tree):
-        digest.update(f"\0{path.relative_to(root)}\0{_normalised(path)}".encode())
+        digest.update(f"\0{path.relative_to(root)}\0{_package_file(path)}".encode())
     return digest.hexdigest()[:16]
 
 

@@ -30,13 +30,14 @@ def encode_all(model, images: torch.Tensor, batch_size: int = 256):
 
 
 @torch.no_grad()
-def per_image_mse(model, images: torch.Tensor, device, batch_size: int = 256) -> np.ndarray:
-    """Each image's MSE per pixel of its mean reconstruction (z = mu), as the PCA baseline's."""
+def per_image_mse(model, images: torch.Tensor, mu: np.ndarray, device, batch_size: int = 256) -> np.ndarray:
+    """Each image's MSE per pixel of its mean reconstruction (decoded from its posterior mean mu),
+    as the PCA baseline's."""
     errors = []
     for start in range(0, len(images), batch_size):
         x = as_float(images[start: start + batch_size].to(device), False)
-        recon = torch.sigmoid(model.decode(model.encode(x)[0]).float())
-        errors.append((recon - x).pow(2).flatten(1).mean(1).cpu())
+        z = torch.from_numpy(mu[start: start + batch_size]).to(device)
+        errors.append((torch.sigmoid(model.decode(z).float()) - x).pow(2).flatten(1).mean(1).cpu())
     return torch.cat(errors).numpy()
 
 
@@ -143,7 +144,7 @@ def run(s: settings.GalaxyAnalyse, *, data: str, model: str, npz: str, json: str
     write_npz(npz, compressed=True, test_mu=mu[test], test_morphology=morph[test],
               originals=np.array(originals), generated=np.array(generated),
               recon_inputs=arrays["images"][test_idx] / 255.0, recon=recon, prior=prior,
-              test_mse_per_image=per_image_mse(model, images[test], device),
+              test_mse_per_image=per_image_mse(model, images[test], mu[test], device),
               filters=first_layer_filters(model), output_filters=decoder_output_filters(model), fc_mu=fc,
               fc_decoder=decoder_first_weights(model))
     generated_classes = [n for n in MORPHOLOGIES if class_sizes[n] >= 2]

@@ -26,14 +26,14 @@ def run(s: settings.GalaxyPca, *, data: str, out: str, threads: int = 1) -> dict
     k = min(s.components, int((~test).sum()) - 1)
     pca = PCA(n_components=k, svd_solver="randomized", random_state=s.seed).fit(flat[~test])
     codes = pca.transform(flat)
-    test_recon = np.clip(pca.inverse_transform(codes[test]), 0, 1)
+    test_recon = pca.inverse_transform(codes[test])
     result = {
         "components": k, "explained_variance": float(pca.explained_variance_ratio_.sum()),
         "train": reconstruction_errors(flat[~test], pca.inverse_transform(codes[~test])),
-        "test": reconstruction_errors(flat[test], pca.inverse_transform(codes[test])),
+        "test": reconstruction_errors(flat[test], test_recon),
         "probe": linear_probe(codes[~test], morph[~test], codes[test], morph[test]),
         # each test image's error, for a paired comparison with the VAEs on the same images
-        "test_mse_per_image": ((flat[test] - test_recon) ** 2).mean(1).tolist(),
+        "test_mse_per_image": ((flat[test] - np.clip(test_recon, 0, 1)) ** 2).mean(1).tolist(),
     }
     write_json(out, result)
     print(f"[galaxy:pca] {k} components: test BCE/px {result['test']['bce']:.4f} "
