@@ -46,8 +46,8 @@ def test_a_float_for_an_integer_is_named(workflow):
 
 
 def test_duplicate_bonus_names_are_refused(workflow):
-    variants = [{"name": "same", "beta": 1.0, "kl_warmup_epochs": 0},
-                {"name": "same", "beta": 0.5, "kl_warmup_epochs": 0}]
+    variants = [{"name": "same", "beta": 1.0, "kl_warmup_epochs": 0, "free_bits": 0},
+                {"name": "same", "beta": 0.5, "kl_warmup_epochs": 0, "free_bits": 0}]
     (workflow / "bad.yaml").write_text(yaml.safe_dump({"galaxy": {"bonus": {"variants": variants}}}))
     result = dry_run(workflow, "--configfile", "config/smoke.yaml", "bad.yaml")
     assert result.returncode != 0

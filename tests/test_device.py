@@ -84,7 +84,7 @@ def tiny_images(tmp_path):
 
 def train_vae(npz, out, **overrides):
     s = step_settings("galaxy_train", "conv", **({"epochs": 2, "latent_dim": 4, "batch_size": 16, "lr": 1e-3,
-                                                   "evals_per_epoch": 1, "eval_sample": 16,
+                                                   "evaluations": 2, "free_bits": 0.0, "eval_sample": 16,
                                                    "channels_last": False, "device": "cpu"} | overrides))
     return gtrain.run(s, data=str(npz), model=str(out / "model.pt"), history=str(out / "history.json"),
                       threads=1)

@@ -163,7 +163,7 @@ def tiny_npz(tmp_path):
 
 def train(npz, out, arch="conv", lr_choice=None, **overrides):
     s = step_settings("galaxy_train", arch, **({"epochs": 4, "latent_dim": 4, "batch_size": 16, "lr": 2e-3,
-                                                "evals_per_epoch": 1, "eval_sample": 48,
+                                                "evaluations": 4, "free_bits": 0.0, "eval_sample": 48,
                                                 "precision": "fp32", "channels_last": False} | overrides))
     return gtrain.run(s, data=str(npz), model=str(out / "model.pt"), history=str(out / "history.json"),
                       threads=1, lr_choice=lr_choice)
@@ -337,16 +337,16 @@ def test_a_diverging_study_run_stops_and_loses_while_a_main_run_fails_naming_its
     from assignment5.io import read_json
 
     calls = nan_loss_from_call(gtrain, 7, part=0)  # 54 study images: 4 batches an epoch
-    study = train(tiny_npz, tmp_path / "study", "conv", epochs=3, validation_fraction=0.25)
+    study = train(tiny_npz, tmp_path / "study", "conv", epochs=3, validation_fraction=0.25, evaluations=3)
     assert study["diverged_at_iteration"] == 8 and len(study["history"]) == 3  # stopped after epoch 2
     assert study["epochs_run"] == 2
     healthy = {"final": {"test": {"mse": 0.01}}}
     assert lr_study.score(read_json(tmp_path / "study" / "history.json"), "mse") == math.inf
     assert lr_study.choose([(1e-2, study), (1e-3, healthy)], "mse") == 1e-3
-    assert lr_study.row(1e-2, study)["diverged_at_iteration"] == 8
+    assert lr_study.row(1e-2, 0.0, study)["diverged_at_iteration"] == 8
     calls["n"] = 0
     with pytest.raises(training.Diverged, match=r"main/model.pt: the training loss became nan at iteration 10 "):
-        train(tiny_npz, tmp_path / "main", "conv", epochs=3)  # 72 images: 5 batches an epoch
+        train(tiny_npz, tmp_path / "main", "conv", epochs=3, evaluations=3)  # 72 images: 5 batches an epoch
     assert torch.load(paths.checkpoint_of(str(tmp_path / "main" / "model.pt")),
                       weights_only=True)["epoch"] == 1  # the last good checkpoint stays
 
@@ -372,13 +372,16 @@ def test_lr_study_picks_the_lowest_validation_error_and_main_runs_take_it(tiny_n
         lr_study.choose([(1e-2, history(float("inf")))], "mse")
 
     s = step_settings("galaxy_lr_study")
+    assert s.archs == ["mlp", "conv", "resnet"] and len(s.runs[0]) == len(s.lrs) * 3  # mlp: 3 free-bits values
     paths = []
-    for runs in s.runs:  # per architecture, the second rate has the lowest error
-        for j, run in enumerate(runs):
+    for runs in s.runs:  # per architecture, the second rate has the lowest error, free bits 0.25 more so
+        for lr, fb, run in runs:
             paths.append(tmp_path / f"{run}.json")
-            paths[-1].write_text(json.dumps(history(0.005 if j == 1 else 0.01)))
+            paths[-1].write_text(json.dumps(history((0.005 if lr == s.lrs[1] else 0.01) - (fb == 0.25) * 0.001)))
     out = lr_study.run(s, histories=[str(p) for p in paths], output=str(tmp_path / "lr_study.json"))
     assert {a: r["chosen"] for a, r in out["archs"].items()} == {a: s.lrs[1] for a in s.archs}
+    assert {a: r["free_bits"] for a, r in out["archs"].items()} == {"mlp": 0.25, "conv": 0, "resnet": 0}
+    assert all(r["bracketed"] for r in out["archs"].values())
     assert out["horizon"] == s.horizon and out["archs"]["conv"]["runs"][0]["schedule_epochs"] == 3
     with pytest.raises(lr_study.InputError, match="history files"):
         lr_study.run(s, histories=[str(p) for p in paths[:-1]], output=str(tmp_path / "x.json"))
@@ -386,6 +389,9 @@ def test_lr_study_picks_the_lowest_validation_error_and_main_runs_take_it(tiny_n
     summary = train(tiny_npz, tmp_path / "main", "conv", epochs=1, lr="study",
                     lr_choice=str(tmp_path / "lr_study.json"))
     assert summary["settings"]["lr"] == s.lrs[1] and summary["settings"]["lr_from"] == "study"
+    mlp = train(tiny_npz, tmp_path / "mlp", "mlp", epochs=1, lr="study", free_bits="study",
+                lr_choice=str(tmp_path / "lr_study.json"))
+    assert mlp["settings"]["free_bits"] == 0.25 and summary["settings"]["free_bits"] == 0
     assert read_json(tmp_path / "main" / "history.json")["settings"]["evaluated_on"] == "test"
     with pytest.raises(gtrain.InputError, match="lr_study.json"):
         train(tiny_npz, tmp_path / "nochoice", "conv", epochs=1, lr="study")

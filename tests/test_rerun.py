@@ -25,9 +25,14 @@ SEEDS = (0, 1)  # config/smoke.yaml's galaxy.bonus.seeds
 LRS = (0.001, 0.003)  # config/smoke.yaml's galaxy.lr_study.lrs
 
 
-def study(*archs: str) -> list[str]:
-    """The history files of the learning-rate study runs of these architectures."""
-    return [f"{RUNS}/lr-{arch}-{lr:g}/history.json" for arch in archs for lr in LRS]
+SMOKE_STUDY = settings.lr_study_runs(settings.load_config([ROOT / "config" / "config.yaml",
+                                                            ROOT / "config" / "smoke.yaml"]))
+
+
+def study(*archs: str, free_bits=None) -> list[str]:
+    """The history files of the study runs of these architectures (with these free bits)."""
+    return [f"{RUNS}/{run}/history.json" for run, (arch, _, fb) in SMOKE_STUDY.items()
+            if arch in archs and (free_bits is None or fb == free_bits)]
 
 
 STUDY_RUNS = study("mlp", "conv", "resnet")
@@ -131,7 +136,6 @@ READERS = {
     "galaxy.schedule": GALAXY_TRAIN,
     "galaxy.recalibrate_batchnorm": GALAXY_TRAIN,
     # smoke's lr is "study": a number instead reruns the runs that took the study's rate
-    "galaxy.lr": [*ARCH_RUNS, *bonus("plain"), *bonus("kl-warmup")],
     "galaxy.lr_study.epochs.mlp": study("mlp"),
     "galaxy.lr_study.epochs.conv": study("conv"),
     "galaxy.lr_study.epochs.resnet": study("resnet"),
@@ -142,11 +146,15 @@ READERS = {
     "galaxy.epochs.mlp": [f"{RUNS}/mlp/history.json", *study("mlp")],  # lr_study.horizon: main
     "galaxy.epochs.conv": [f"{RUNS}/conv/history.json", *study("conv")],  # lr_study.horizon: main
     "galaxy.epochs.resnet": [f"{RUNS}/resnet/history.json", *study("resnet")],  # lr_study.horizon: main
-    "galaxy.evals_per_epoch": GALAXY_TRAIN,
+    "galaxy.evaluations": GALAXY_TRAIN,
     "galaxy.eval_sample": GALAXY_TRAIN,
     "galaxy.precision": GALAXY_TRAIN,
     "galaxy.channels_last": GALAXY_TRAIN,
     "galaxy.kl_warmup_epochs": [*STUDY_RUNS, *ARCH_RUNS],
+    "galaxy.free_bits.conv": [*study("conv"), f"{RUNS}/conv/history.json", "galaxy_lr_study"],
+    "galaxy.free_bits.resnet": [*study("resnet"), f"{RUNS}/resnet/history.json", "galaxy_lr_study"],
+    "galaxy.bonus.variants[0].free_bits": bonus("plain"),
+    "galaxy.bonus.variants[1].free_bits": bonus("kl-warmup"),
     "galaxy.generated_per_class": ["galaxy_analyse"],
     "galaxy.active_unit_variance": ["galaxy_figures"],
     "galaxy.convergence_window": ["galaxy_figures"],
@@ -166,7 +174,8 @@ READERS = {
 # budget: tested on its own below; variant names and seeds: a new name or seed is a new run (see
 # their own tests).
 NOT_WALKED = {"budget", "galaxy.bonus.variants[0].name", "galaxy.bonus.variants[1].name",
-              "galaxy.bonus.seeds", "galaxy.lr_study.lrs"}  # new run names: tests of their own below
+              "galaxy.bonus.seeds", "galaxy.lr_study.lrs", "galaxy.lr_study.free_bits", "galaxy.free_bits.mlp",
+              "galaxy.lr"}  # new run names: tests of their own below
 
 
 def leaves(value, key=""):
@@ -307,12 +316,36 @@ def test_a_new_study_rate_runs_each_architecture_once_more_and_everything_after(
     path = folder / "overlay-lr.yaml"
     path.write_text(yaml.safe_dump(overlay))
     jobs = dry_run_jobs(folder, ["--configfile", "config/smoke.yaml", str(path), *config_args[2:]])
-    new_runs = {f"galaxy_train[run=lr-{arch}-0.0005]" for arch in ("mlp", "conv", "resnet")}
-    assert new_runs <= jobs and "galaxy_lr_study" in jobs
+    new_runs = {f"galaxy_train[run={run}]" for run in set(settings.lr_study_runs(overlay)) - set(SMOKE_STUDY)}
+    assert len(new_runs) == len(SMOKE_STUDY) // len(LRS) and new_runs <= jobs and "galaxy_lr_study" in jobs
     # the main runs wait for the new choice (they read it), the study's old runs are kept
-    assert not any(f"run=lr-{arch}-{lr:g}]" in job for job in jobs for arch in ("mlp", "conv", "resnet")
-                   for lr in LRS)
+    assert not any(f"run={run}]" in job for job in jobs for run in SMOKE_STUDY)
     assert {f"galaxy_train[run={arch}]" for arch in ("mlp", "conv", "resnet")} <= jobs
+
+
+def test_a_fixed_learning_rate_keeps_only_the_free_bits_study(smoke_run, merged_smoke_config):
+    folder, config_args, _ = smoke_run
+    overlay = set_key(merged_smoke_config, "galaxy.lr", 0.002)
+    path = folder / "overlay-lr-fixed.yaml"
+    path.write_text(yaml.safe_dump(overlay))
+    jobs = dry_run_jobs(folder, ["--configfile", "config/smoke.yaml", str(path), *config_args[2:]])
+    free_bits = merged_smoke_config["galaxy"]["lr_study"]["free_bits"]
+    trainings = {job for job in jobs if job.startswith("galaxy_train[")}
+    assert trainings == {f"galaxy_train[run={run}]" for run in [
+        *(f"lr-mlp-0.002-fb{fb:g}" for fb in free_bits), "mlp", "conv", "resnet",
+        *(f"bonus-{v}-seed{seed}" for v in ("plain", "kl-warmup") for seed in SEEDS)]}
+    assert "galaxy_lr_study" in jobs
+
+
+def test_a_fixed_free_bits_value_replaces_the_free_bits_study(smoke_run, merged_smoke_config):
+    folder, config_args, _ = smoke_run
+    overlay = set_key(merged_smoke_config, "galaxy.free_bits.mlp", 0.25)
+    path = folder / "overlay-fb.yaml"
+    path.write_text(yaml.safe_dump(overlay))
+    jobs = dry_run_jobs(folder, ["--configfile", "config/smoke.yaml", str(path), *config_args[2:]])
+    new_runs = {f"galaxy_train[run=lr-mlp-{lr:g}]" for lr in LRS}  # one run per rate, no -fb suffix
+    assert new_runs <= jobs and {"galaxy_lr_study", "galaxy_train[run=mlp]"} <= jobs
+    assert not any("run=lr-conv" in job or "run=lr-resnet" in job for job in jobs)
 
 
 def test_each_budget_has_its_own_results(smoke_run):
@@ -323,7 +356,7 @@ def test_each_budget_has_its_own_results(smoke_run):
     assert {"mnist_train", "tweets_train", "galaxy_train", "report"} <= rules
     # the study (3 archs x the default's rates), the archs, the bonus (variants x seeds)
     galaxy = settings.load_config([ROOT / "config" / "config.yaml"])["galaxy"]
-    runs = 3 * len(galaxy["lr_study"]["lrs"]) + 3 + len(galaxy["bonus"]["variants"]) * len(galaxy["bonus"]["seeds"])
+    runs = len(settings.lr_study_runs({"galaxy": galaxy})) + 3 + len(galaxy["bonus"]["variants"]) * len(galaxy["bonus"]["seeds"])
     assert sum(job.startswith("galaxy_train[") for job in jobs) == runs
 
 

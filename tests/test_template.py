@@ -150,6 +150,34 @@ def test_the_learning_rate_study_shows_its_choice_or_is_absent(tmp_path):
     assert "Learning-rate study" not in tex and "(Adam, the rate falling to 0 along a cosine by the last step, batch size" in tex
 
 
+def test_the_study_says_whether_its_grid_brackets_each_rate_and_which_free_bits_won(tmp_path):
+    ctx = context(tmp_path)
+    study = ctx["galaxy"]["lr_study"]
+    study["lrs"] = [0.001, 0.002, 0.003]
+    for a in study["archs"].values():
+        a["bracketed"] = True
+    assert "For every architecture the chosen rate lies inside the grid" in prose(ctx)
+    study["archs"]["conv"]["bracketed"] = False
+    tex = prose(ctx)
+    assert "lies at the edge of the grid for (ii) convolutional: a rate beyond it was not tried" in tex
+    assert "for the others it lies inside the grid" in tex
+    mlp = study["archs"]["mlp"]
+    assert mlp["free_bits_tried"] == [0, 0.5]  # config/smoke.yaml
+    assert f"$\\lambda \\in \\{{0, 0.5\\}}$ nats" in tex and f"here $\\lambda = {mlp['free_bits']}$" in tex
+    mlp["free_bits_tried"] = [0]
+    assert "Free bits against posterior collapse" not in prose(ctx)
+
+
+def test_the_budget_sentence_says_whether_every_architecture_had_200_epochs(tmp_path):
+    ctx = context(tmp_path)
+    assert "which trains every architecture for fewer (the table above)" in prose(ctx)
+    for r in ctx["galaxy"]["archs"].values():
+        r["epochs"] = 200
+    tex = prose(ctx)
+    assert "for fewer" not in tex and "every architecture trains for 200 epochs on the same images" in tex
+    assert "the \\texttt{full} budget trains at 64~px" in tex
+
+
 def test_the_mnist_training_figures_say_which_images_they_score(tmp_path):
     ctx = context(tmp_path)
     m = ctx["mnist_history"]["settings"]

@@ -174,13 +174,14 @@ class GalaxyTrain(Settings):
     epochs: int
     beta: float
     kl_warmup_epochs: int
+    free_bits: float | str  # nats per latent dimension the KL term leaves free; "study": the study's choice
     latent_dim: int
     batch_size: int
     lr: float | str       # "study": the learning-rate study's choice for this architecture
     schedule: str         # constant, or cosine (down to 0 at the last step)
     schedule_epochs: int | None  # epochs the schedule spans; None: this run's (a study run may follow its main run's)
     recalibrate_batchnorm: bool  # BatchNorm statistics averaged over all training images at the end
-    evals_per_epoch: int
+    evaluations: int      # of the test and training error, spread evenly over the run
     eval_sample: int
     precision: str
     channels_last: bool
@@ -192,7 +193,7 @@ class GalaxyTrain(Settings):
 class GalaxyLrStudy(Settings):
     archs: list
     lrs: list
-    runs: list            # [arch][lr] run names, in the order of archs and lrs
+    runs: list            # per architecture, its runs as [lr, free_bits, run name]
     select_by: str
     prefer_smaller_within: float  # the smallest rate within this share of the lowest error is chosen
     validation_fraction: float
@@ -246,16 +247,25 @@ def bonus_runs(config: dict) -> list[str]:
     return list(_bonus_table(config))
 
 
-def lr_run(arch: str, lr: float) -> str:
-    return f"lr-{arch}-{lr:g}"
+def lr_run(arch: str, lr: float, free_bits: float | None = None) -> str:
+    return f"lr-{arch}-{lr:g}" + ("" if free_bits is None else f"-fb{free_bits:g}")
 
 
-def lr_study_runs(config: dict) -> dict[str, tuple[str, float]]:
-    """{run name: (arch, lr)} of the learning-rate study; none when galaxy.lr is a number."""
+def lr_study_runs(config: dict) -> dict[str, tuple[str, float, float]]:
+    """{run name: (arch, lr, free bits)} of the study: with galaxy.lr 'study' every architecture
+    tries every rate; where its galaxy.free_bits is 'study', each with every free-bits value
+    (at the configured rate when galaxy.lr is a number). None when nothing is 'study'."""
     g = config["galaxy"]
-    if g["lr"] != "study":
-        return {}
-    return {lr_run(arch, lr): (arch, lr) for arch in GALAXY_ARCHS for lr in g["lr_study"]["lrs"]}
+    lrs = g["lr_study"]["lrs"] if g["lr"] == "study" else [g["lr"]]
+    runs = {}
+    for arch in GALAXY_ARCHS:
+        studied = g["free_bits"][arch] == "study"
+        if g["lr"] != "study" and not studied:
+            continue
+        for lr in lrs:
+            for fb in g["lr_study"]["free_bits"] if studied else [None]:
+                runs[lr_run(arch, lr, fb)] = (arch, lr, g["free_bits"][arch] if fb is None else fb)
+    return runs
 
 
 def galaxy_runs(config: dict) -> list[str]:
@@ -317,15 +327,15 @@ def _galaxy_run(config: dict, run: str) -> dict:
     g = config["galaxy"]
     study = lr_study_runs(config)
     if run in GALAXY_ARCHS:
-        per_run = {"arch": run, "epochs": g["epochs"][run], "beta": 1.0,
+        per_run = {"arch": run, "epochs": g["epochs"][run], "beta": 1.0, "free_bits": g["free_bits"][run],
                    "kl_warmup_epochs": g["kl_warmup_epochs"]}
     elif run in study:
-        arch, lr = study[run]
+        arch, lr, free_bits = study[run]
         epochs = g["lr_study"]["epochs"][arch]
         # horizon main: the rates the study run sees are its main run's first ones, not a
         # short cosine that already reaches 0 (which favours larger rates than the main run wants)
         follow_main = g["lr_study"]["horizon"] == "main"
-        per_run = {"arch": arch, "epochs": epochs, "beta": 1.0, "lr": lr,
+        per_run = {"arch": arch, "epochs": epochs, "beta": 1.0, "lr": lr, "free_bits": free_bits,
                    "schedule_epochs": max(epochs, g["epochs"][arch]) if follow_main else None,
                    "kl_warmup_epochs": g["kl_warmup_epochs"],
                    "validation_fraction": g["lr_study"]["validation_fraction"]}
@@ -336,10 +346,18 @@ def _galaxy_run(config: dict, run: str) -> dict:
                                 f"a learning-rate study run {sorted(study)} nor a bonus run {sorted(runs)}")
         v, seed = runs[run]
         per_run = {"arch": g["bonus"]["arch"], "epochs": g["bonus"]["epochs"], "beta": v["beta"],
-                   "kl_warmup_epochs": v["kl_warmup_epochs"], "seed": seed}
+                   "kl_warmup_epochs": v["kl_warmup_epochs"], "free_bits": v["free_bits"], "seed": seed}
     per_run.setdefault("validation_fraction", 0.0)
     per_run.setdefault("schedule_epochs", None)
     return _pick(g, GalaxyTrain, device=config["device"], **per_run)
+
+
+def _galaxy_study(config: dict) -> dict:
+    study = lr_study_runs(config)
+    archs = [a for a in GALAXY_ARCHS if any(arch == a for arch, _, _ in study.values())]
+    return _pick(config["galaxy"]["lr_study"], GalaxyLrStudy, archs=archs,
+                 lrs=sorted({lr for _, lr, _ in study.values()}),
+                 runs=[[[lr, fb, run] for run, (arch, lr, fb) in study.items() if arch == a] for a in archs])
 
 
 def for_step(config: dict, step: str, run: str | None = None) -> dict:
@@ -362,9 +380,7 @@ def for_step(config: dict, step: str, run: str | None = None) -> dict:
         "tweets_baseline": lambda: _pick(t["baseline"], TweetsBaseline),
         "galaxy_data": lambda: _pick(g, GalaxyData),
         "galaxy_train": lambda: _galaxy_run(config, run),
-        "galaxy_lr_study": lambda: _pick(
-            g["lr_study"], GalaxyLrStudy, archs=list(GALAXY_ARCHS),
-            runs=[[lr_run(a, lr) for lr in g["lr_study"]["lrs"]] for a in GALAXY_ARCHS]),
+        "galaxy_lr_study": lambda: _galaxy_study(config),
         "galaxy_analyse": lambda: _pick(g, GalaxyAnalyse, device=device),
         "galaxy_pca": lambda: _pick(g, GalaxyPca, components=g["latent_dim"]),
         "galaxy_figures": lambda: _pick(

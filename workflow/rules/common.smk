@@ -131,13 +131,15 @@ def variant_settings(wildcards):
 
 def lr_study_result():
     """The study's result as a named input, when galaxy.lr is 'study' (else nothing)."""
-    return {"lr_study": P.galaxy_lr_study} if config["galaxy"]["lr"] == "study" else {}
+    return {"lr_study": P.galaxy_lr_study} if LR_STUDY_RUNS else {}
 
 
 def lr_choice(wildcards):
-    """A run whose learning rate is 'study' reads the study's choice: it waits for the study."""
-    lr = run_settings(wildcards)["lr"]
-    return {"lr_choice": P.galaxy_lr_study} if lr == "study" else {}
+    """A run whose learning rate or free bits are 'study' reads the study's choice: it waits for it."""
+    s = run_settings(wildcards)
+    return (
+        {"lr_choice": P.galaxy_lr_study} if "study" in (s["lr"], s["free_bits"]) else {}
+    )
 
 
 def for_report(section, figures, **tables):

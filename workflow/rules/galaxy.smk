@@ -50,7 +50,9 @@ rule galaxy_train:
 rule galaxy_lr_study:
     """Each architecture's learning rate: the lowest validation error of the short study runs."""
     input:
-        histories=[P.galaxy_history(run) for runs in LR_STUDY.runs for run in runs],
+        histories=[
+            P.galaxy_history(run) for runs in LR_STUDY.runs for _, _, run in runs
+        ],
     output:
         P.galaxy_lr_study,
     log:

@@ -45,18 +45,21 @@ def hold_out(train: torch.Tensor, fraction: float, seed: int) -> tuple[torch.Ten
     return train[fit], train[held]
 
 
-def learning_rate(s: settings.GalaxyTrain, lr_choice: str | None) -> tuple[float, str]:
-    """(lr, where it came from): the configured number, or the study's choice for this arch."""
-    if s.lr != "study":
-        return float(s.lr), "config"
+def study_choice(s: settings.GalaxyTrain, lr_choice: str | None) -> tuple[float, float, str]:
+    """(lr, free bits, where the rate came from): the configured numbers, or the study's choice
+    for this architecture where a setting is 'study'."""
+    if "study" not in (s.lr, s.free_bits):
+        return float(s.lr), float(s.free_bits), "config"
     if not lr_choice:
-        raise InputError("galaxy.lr is 'study': this run needs the learning-rate study's result "
-                         "(--lr-choice results/<budget>/galaxy/lr_study.json)")
-    study = read_json(lr_choice)
+        raise InputError(f"galaxy.lr or galaxy.free_bits.{s.arch} is 'study': this run needs the "
+                         "learning-rate study's result (results/<budget>/galaxy/lr_study.json)")
     try:
-        return float(study["archs"][s.arch]["chosen"]), "study"
+        chosen = read_json(lr_choice)["archs"][s.arch]
+        return (float(chosen["chosen"] if s.lr == "study" else s.lr),
+                float(chosen["free_bits"] if s.free_bits == "study" else s.free_bits),
+                "study" if s.lr == "study" else "config")
     except (KeyError, TypeError, ValueError) as err:
-        raise InputError(f"{lr_choice}: no chosen learning rate for {s.arch!r} ({err})") from err
+        raise InputError(f"{lr_choice}: no chosen learning rate or free bits for {s.arch!r} ({err})") from err
 
 
 def as_float(batch: torch.Tensor, channels_last: bool) -> torch.Tensor:
@@ -118,11 +121,11 @@ def recalibrate_batchnorm(model, images, precision, channels_last, batch_size=25
     return len(layers)
 
 
-def train_step(model, optimizer, x, precision: str, kl_weight: float = 1.0, scaler=None):
+def train_step(model, optimizer, x, precision: str, kl_weight: float = 1.0, scaler=None, free_bits: float = 0.0):
     """One optimiser step on a batch of images in [0, 1]; returns (loss, bce, kl) tensors."""
     with autocast(precision, x.device):
         logits, mu, log_var = model(x)
-    loss, bce, kl = vae_loss(logits, x.float(), mu, log_var, beta=kl_weight)
+    loss, bce, kl = vae_loss(logits, x.float(), mu, log_var, beta=kl_weight, free_bits=free_bits)
     optimise(loss, optimizer, scaler)
     return loss, bce, kl
 
@@ -147,7 +150,7 @@ def run(s: settings.GalaxyTrain, *, data: str, model: str, history: str, threads
         lr_choice: str | None = None, dry_run: bool = False) -> dict:
     if dry_run:
         s = dataclasses.replace(s, epochs=1, schedule_epochs=None)
-    lr, lr_from = learning_rate(s, lr_choice)
+    lr, free_bits, lr_from = study_choice(s, lr_choice)
     setup_torch(threads, s.seed)
     device = resolve_device(s.device)
     precision = resolve_precision(s.precision, s.arch, device)
@@ -172,9 +175,10 @@ def run(s: settings.GalaxyTrain, *, data: str, model: str, history: str, threads
     recalibrate = s.recalibrate_batchnorm and bool(batchnorm_layers(net))
     schedule_steps = max(s.schedule_epochs or 0, s.epochs) * steps_per_epoch  # beyond total_steps: stops early
     schedule = lr_schedule(optimizer, s.schedule, schedule_steps)
-    eval_at = set(np.linspace(0, steps_per_epoch, s.evals_per_epoch + 1, dtype=int)[1:].tolist())
+    eval_at = set(np.linspace(0, total_steps, min(s.evaluations, total_steps) + 1, dtype=int)[1:].tolist())
     checkpoints = Checkpointer(paths.checkpoint_of(str(model)),
-                               s.as_dict() | {"lr": lr, "precision": precision, "dry_run": dry_run}, [data])
+                               s.as_dict() | {"lr": lr, "free_bits": free_bits, "precision": precision,
+                                              "dry_run": dry_run}, [data])
     generator = torch.Generator().manual_seed(s.seed)
     rows, epoch, spent, step_seconds = [], 0, 0.0, 0.0
     if (state := checkpoints.load()) is not None:
@@ -202,13 +206,13 @@ def run(s: settings.GalaxyTrain, *, data: str, model: str, history: str, threads
             x = as_float(train[order[batches[step]]], channels_last)
             global_step = epoch * steps_per_epoch + step
             weight = kl_weight(global_step, steps_per_epoch, s.beta, s.kl_warmup_epochs)
-            loss, bce, kl = train_step(net, optimizer, x, precision, weight, scaler)
+            loss, bce, kl = train_step(net, optimizer, x, precision, weight, scaler, free_bits)
             schedule.step()
             step_seconds += time.perf_counter() - t0
             progress.update(global_step + 1)
             if recalibrate and global_step + 1 == total_steps:
                 recalibrate_batchnorm(net, train, precision, channels_last)
-            if step + 1 in eval_at:  # always at the epoch's end, so before every checkpoint
+            if global_step + 1 in eval_at:  # spread evenly over the run, always at its last step
                 rows.append({
                     "iteration": global_step + 1, "epoch": epoch + (step + 1) / steps_per_epoch,
                     "kl_weight": weight, "batch_loss": loss.item(),
@@ -221,11 +225,11 @@ def run(s: settings.GalaxyTrain, *, data: str, model: str, history: str, threads
                                 else None), precision_key="galaxy.precision"):
                     diverged_at = global_step + 1
                     break
+                last = rows[-1]["test"]
+                print(f"[galaxy:{s.arch}] epoch {rows[-1]['epoch']:.3g}/{s.epochs}: test BCE/px {last['bce']:.4f} "
+                      f"MSE/px {last['mse']:.5f} KL {last['kl']:.1f} ({clock.seconds:.0f}s)", flush=True)
         if diverged_at:
             break
-        last = rows[-1]
-        print(f"[galaxy:{s.arch}] epoch {epoch + 1}/{s.epochs}: test BCE/px {last['test']['bce']:.4f} "
-              f"MSE/px {last['test']['mse']:.5f} KL {last['test']['kl']:.1f} ({clock.seconds:.0f}s)", flush=True)
         checkpoints.save({"model": net.state_dict(), "optimizer": optimizer.state_dict(),
                           "schedule": schedule.state_dict(), "scaler": scaler.state_dict(),
                           "generator": generator.get_state(),
@@ -236,7 +240,7 @@ def run(s: settings.GalaxyTrain, *, data: str, model: str, history: str, threads
                  "state_dict": net.state_dict()}, model)
     epochs_run = rows[-1]["epoch"] - resumed_from  # fewer than asked when the run diverged
     images_seen = round(epochs_run * len(train))
-    summary = {"settings": s.as_dict() | {"lr": lr, "lr_from": lr_from,
+    summary = {"settings": s.as_dict() | {"lr": lr, "lr_from": lr_from, "free_bits": free_bits,
                                           "evaluated_on": "validation" if s.validation_fraction > 0 else "test",
                                           "batchnorm_recalibrated": recalibrate,
                                           "precision": precision, "channels_last": channels_last,
