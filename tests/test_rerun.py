@@ -289,33 +289,30 @@ def test_every_leaf_key_reruns_exactly_its_readers(smoke_run, merged_smoke_confi
     assert any(a for _, a, _ in results)
 
 
-def test_renaming_a_bonus_variant_runs_it_and_redraws_the_figures(smoke_run, merged_smoke_config):
+def jobs_after_setting(smoke_run, merged_smoke_config, key, value) -> tuple[set, dict]:
+    """The jobs a dry run schedules once an overlay sets one key, and that overlay."""
     folder, config_args, _ = smoke_run
-    overlay = set_key(merged_smoke_config, "galaxy.bonus.variants[0].name", "plain2")
-    path = folder / "overlay-rename.yaml"
+    overlay = set_key(merged_smoke_config, key, value)
+    path = folder / f"overlay-{key.replace('[', '_').replace(']', '_')}.yaml"
     path.write_text(yaml.safe_dump(overlay))
-    jobs = dry_run_jobs(folder, ["--configfile", "config/smoke.yaml", str(path), *config_args[2:]])
+    return dry_run_jobs(folder, ["--configfile", "config/smoke.yaml", str(path), *config_args[2:]]), overlay
+
+
+def test_renaming_a_bonus_variant_runs_it_and_redraws_the_figures(smoke_run, merged_smoke_config):
+    jobs, overlay = jobs_after_setting(smoke_run, merged_smoke_config, "galaxy.bonus.variants[0].name", "plain2")
     assert jobs == {"galaxy_train[run=bonus-plain2-seed0]", "galaxy_train[run=bonus-plain2-seed1]",
                     "galaxy_figures", "report"}
 
 
 def test_a_new_bonus_seed_runs_every_variant_once_more(smoke_run, merged_smoke_config):
-    folder, config_args, _ = smoke_run
-    overlay = set_key(merged_smoke_config, "galaxy.bonus.seeds", [*SEEDS, 7])
-    path = folder / "overlay-seed.yaml"
-    path.write_text(yaml.safe_dump(overlay))
-    jobs = dry_run_jobs(folder, ["--configfile", "config/smoke.yaml", str(path), *config_args[2:]])
+    jobs, overlay = jobs_after_setting(smoke_run, merged_smoke_config, "galaxy.bonus.seeds", [*SEEDS, 7])
     assert jobs == {"galaxy_train[run=bonus-plain-seed7]", "galaxy_train[run=bonus-kl-warmup-seed7]",
                     "galaxy_figures", "report"}
 
 
 def test_a_new_study_rate_runs_each_architecture_once_more_and_everything_after(smoke_run,
                                                                               merged_smoke_config):
-    folder, config_args, _ = smoke_run
-    overlay = set_key(merged_smoke_config, "galaxy.lr_study.lrs", [*LRS, 0.0005])
-    path = folder / "overlay-lr.yaml"
-    path.write_text(yaml.safe_dump(overlay))
-    jobs = dry_run_jobs(folder, ["--configfile", "config/smoke.yaml", str(path), *config_args[2:]])
+    jobs, overlay = jobs_after_setting(smoke_run, merged_smoke_config, "galaxy.lr_study.lrs", [*LRS, 0.0005])
     new_runs = {f"galaxy_train[run={run}]" for run in set(settings.lr_study_runs(overlay)) - set(SMOKE_STUDY)}
     assert len(new_runs) == len(SMOKE_STUDY) // len(LRS) and new_runs <= jobs and "galaxy_lr_study" in jobs
     # the main runs wait for the new choice (they read it), the study's old runs are kept
@@ -324,11 +321,7 @@ def test_a_new_study_rate_runs_each_architecture_once_more_and_everything_after(
 
 
 def test_a_fixed_learning_rate_keeps_only_the_free_bits_study(smoke_run, merged_smoke_config):
-    folder, config_args, _ = smoke_run
-    overlay = set_key(merged_smoke_config, "galaxy.lr", 0.002)
-    path = folder / "overlay-lr-fixed.yaml"
-    path.write_text(yaml.safe_dump(overlay))
-    jobs = dry_run_jobs(folder, ["--configfile", "config/smoke.yaml", str(path), *config_args[2:]])
+    jobs, overlay = jobs_after_setting(smoke_run, merged_smoke_config, "galaxy.lr", 0.002)
     free_bits = merged_smoke_config["galaxy"]["lr_study"]["free_bits"]
     trainings = {job for job in jobs if job.startswith("galaxy_train[")}
     assert trainings == {f"galaxy_train[run={run}]" for run in [
@@ -338,11 +331,7 @@ def test_a_fixed_learning_rate_keeps_only_the_free_bits_study(smoke_run, merged_
 
 
 def test_a_fixed_free_bits_value_replaces_the_free_bits_study(smoke_run, merged_smoke_config):
-    folder, config_args, _ = smoke_run
-    overlay = set_key(merged_smoke_config, "galaxy.free_bits.mlp", 0.25)
-    path = folder / "overlay-fb.yaml"
-    path.write_text(yaml.safe_dump(overlay))
-    jobs = dry_run_jobs(folder, ["--configfile", "config/smoke.yaml", str(path), *config_args[2:]])
+    jobs, overlay = jobs_after_setting(smoke_run, merged_smoke_config, "galaxy.free_bits.mlp", 0.25)
     new_runs = {f"galaxy_train[run=lr-mlp-{lr:g}]" for lr in LRS}  # one run per rate, no -fb suffix
     assert new_runs <= jobs and {"galaxy_lr_study", "galaxy_train[run=mlp]"} <= jobs
     assert not any("run=lr-conv" in job or "run=lr-resnet" in job for job in jobs)

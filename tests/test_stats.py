@@ -59,3 +59,36 @@ def test_active_directions_count_two_directions_spread_over_many_axes_as_two():
     mu = two + rng.normal(scale=0.01, size=(500, 16))
     assert stats.active_directions(mu, 0.01) == 2
     assert stats.active_units({"mu_variance_per_dimension": mu.var(0).tolist()}, 0.01) >= 12  # most axes
+
+
+def gaussian_galaxies(n, sigma_y, sigma_x, size=32, sky=0.05, seed=0):
+    """n images of one elliptical Gaussian galaxy on a noisy sky, randomly placed near the centre."""
+    rng = np.random.default_rng(seed)
+    ys, xs = np.indices((size, size))
+    images = []
+    for cy, cx in rng.uniform(size / 2 - 2, size / 2 + 2, (n, 2)):
+        light = 0.8 * np.exp(-((ys - cy) ** 2 / (2 * sigma_y ** 2) + (xs - cx) ** 2 / (2 * sigma_x ** 2)))
+        grey = np.clip(sky + light + rng.normal(scale=0.01, size=light.shape), 0, 1)
+        images.append(np.repeat(grey[..., None], 3, -1))
+    return np.array(images)
+
+
+def test_shapes_measure_size_and_elongation_whatever_the_sky_and_position():
+    round_, long_ = stats.shapes(gaussian_galaxies(20, 3, 3)), stats.shapes(gaussian_galaxies(20, 1.5, 6))
+    # a Gaussian cut at 10 % of its peak (r = 2.15 sigma) has an RMS radius of 1.23 sigma
+    assert np.allclose(round_["radius"], 1.23 * 3, rtol=0.05) and (round_["axis_ratio"] > 0.9).all()
+    assert np.allclose(long_["axis_ratio"], 0.25, atol=0.06)
+    summary = stats.shape_summary(gaussian_galaxies(20, 1.5, 6))
+    assert set(summary) == {"light", "radius", "axis_ratio"} and summary["radius"]["sd"] > 0
+
+
+def test_a_generated_class_matches_a_measure_within_one_standard_deviation_of_the_originals():
+    from assignment5.galaxy.figures import class_shapes
+
+    originals = stats.shape_summary(gaussian_galaxies(30, 1.5, 6))
+    infos = {arch: {"class_shapes": {"edge_on": {"originals": originals,
+                                                 "generated": stats.shape_summary(gaussian_galaxies(30, sy, sx, seed=1))}}}
+             for arch, (sy, sx) in {"mlp": (3, 3), "conv": (1.5, 6)}.items()}
+    out = class_shapes(infos, ["edge_on"])["edge_on"]["generated"]
+    assert not out["mlp"]["axis_ratio"]["within_sd"] and out["conv"]["axis_ratio"]["within_sd"]
+    assert out["conv"]["radius"]["within_sd"]

@@ -25,6 +25,10 @@ def test_every_answered_item_is_in_the_pdf(smoke_run):
                     "Bonus: beyond the description", "Provenance and budgets"):
         assert heading in flat, heading
     assert "budget smoke" in flat and "torchvision" in flat and "git commit" in flat
+    # the appendix names the rule Snakemake resolves for each file
+    for result, rule in (("tweets_tuned", "tweets_variant"), ("mnist_with_batchnorm", "mnist_check"),
+                         ("galaxy_curves", "galaxy_figures"), ("cnn", "theory")):
+        assert re.search(rf"{result}\s+{rule}\s+results/smoke/", text), result
 
 
 def test_the_pdf_shows_the_smoke_settings_not_the_default_ones(smoke_run):

@@ -25,20 +25,6 @@ REPORT_TEMPLATE = "report/assignment5.tex.j2"
 REPORT_SECTIONS = tuple(f"report/section{n}.tex.j2" for n in (2, 3, 5))
 
 
-# The rule that writes each result the report reads (captions name it, with the file).
-PRODUCED_BY = {
-    "cnn": "theory", "vae": "theory", "mnist_history": "mnist_train", "mnist_eval": "mnist_figures",
-    "mnist_arch": "mnist_figures", "mnist_with_batchnorm": "mnist_check",
-    "mnist_without_batchnorm": "mnist_check", "tweets_stats": "tweets_data", "tweets_history": "tweets_train",
-    "tweets_examples": "tweets_figures", "tweets_baseline": "tweets_baseline",
-    "tweets_tuned": "tweets_variant", "tweets_optimizer_check": "tweets_variant", "tweets_best": "tweets_figures",
-    "galaxy_prep": "galaxy_data", "galaxy": "galaxy_figures",
-    **{f"mnist_{name}": "mnist_figures" for name in MNIST_FIGURES},
-    **{f"tweets_{name}": "tweets_figures" for name in TWEETS_FIGURES},
-    **{f"galaxy_{name}": "galaxy_figures" for name in GALAXY_FIGURES},
-}
-
-
 def checkpoint_of(model_path: str) -> str:
     """The checkpoint beside a run's model file (same folder)."""
     return f"{model_path.rsplit('/', 1)[0]}/{CHECKPOINT}" if "/" in model_path else CHECKPOINT

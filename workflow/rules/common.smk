@@ -142,6 +142,15 @@ def lr_choice(wildcards):
     )
 
 
+def producers(files):
+    """{name: the rule that writes the file}, as Snakemake itself matches outputs (the PDF's
+    appendix names them)."""
+    return {
+        name: next(r.name for r in workflow.rules if r.is_producer(path))
+        for name, path in files.items()
+    }
+
+
 def for_report(section, figures, **tables):
     """Figures and tables tagged for Snakemake's HTML report, each with its caption file."""
     category = {

@@ -27,5 +27,6 @@ rule report:
     params:
         code=code_digest("report"),
         settings=step_settings("report"),
+        produced_by=lambda wildcards: producers(P.report_inputs),
     script:
         "../scripts/report.py"

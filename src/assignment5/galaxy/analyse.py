@@ -10,6 +10,7 @@ from sklearn.preprocessing import StandardScaler
 
 from assignment5.galaxy.data import MORPHOLOGIES
 from assignment5.galaxy.models import build
+from assignment5.galaxy.stats import shape_summary
 from assignment5.galaxy.train import as_float
 from assignment5 import settings
 from assignment5.io import read_model, read_npz, write_json, write_npz
@@ -124,7 +125,7 @@ def run(s: settings.GalaxyAnalyse, *, data: str, model: str, npz: str, json: str
     probe = linear_probe(mu[~test], morph[~test], mu[test], morph[test])
 
     rng = np.random.default_rng(s.seed)
-    originals, generated, class_sizes = [], [], {}
+    originals, generated, class_sizes, class_shapes = [], [], {}, {}
     for k, name in enumerate(MORPHOLOGIES):
         members = np.flatnonzero((morph == k) & ~test)
         class_sizes[name] = int(len(members))
@@ -134,6 +135,9 @@ def run(s: settings.GalaxyAnalyse, *, data: str, model: str, npz: str, json: str
         pick = rng.choice(members, per_class, replace=len(members) < per_class)
         originals.append(arrays["images"][pick] / 255.0)
         generated.append(generate(model, mean, cov, per_class, rng))
+        # as many generated images as the class has training images, measured alike
+        class_shapes[name] = {"originals": shape_summary(arrays["images"][members] / 255.0),
+                              "generated": shape_summary(generate(model, mean, cov, len(members), rng))}
     test_idx = np.flatnonzero(test)[:8]
     with torch.no_grad():
         recon = torch.sigmoid(model(as_float(images[test_idx].to(device), False))[0].float())
@@ -148,7 +152,7 @@ def run(s: settings.GalaxyAnalyse, *, data: str, model: str, npz: str, json: str
               filters=first_layer_filters(model), output_filters=decoder_output_filters(model), fc_mu=fc,
               fc_decoder=decoder_first_weights(model))
     generated_classes = [n for n in MORPHOLOGIES if class_sizes[n] >= 2]
-    info = {"arch": arch, "probe": probe, "class_sizes": class_sizes,
+    info = {"arch": arch, "probe": probe, "class_sizes": class_sizes, "class_shapes": class_shapes,
             "generated_classes": generated_classes, "generated_per_class": per_class}
     write_json(json, info)
     print(f"[galaxy:{arch}] linear probe accuracy {probe['accuracy']} "

@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.decomposition import PCA as SkPCA
 
 from assignment5.galaxy.data import MORPHOLOGIES
-from assignment5.galaxy.stats import (active_directions, active_units, paired_relative_difference, spread, welch_p,
+from assignment5.galaxy.stats import (ISOPHOTE, active_directions, active_units, paired_relative_difference, spread, welch_p,
                                       wilson_interval)
 from assignment5 import settings
 from assignment5.io import read_json, read_npz, write_json, write_tsv
@@ -246,6 +246,18 @@ def run_summary(h: dict, s: settings.GalaxyFigures) -> dict:
             "architecture": h["architecture"]}
 
 
+def class_shapes(infos: dict, classes: list[str]) -> dict:
+    """Per class: the training images' shape measures (stats.shapes) and, per architecture, its
+    generated images' means, each marked as within one standard deviation of the originals' or not."""
+    out = {}
+    for c in classes:
+        originals = next(iter(infos.values()))["class_shapes"][c]["originals"]
+        out[c] = {"originals": originals, "generated": {
+            a: {k: {"mean": v["mean"], "within_sd": abs(v["mean"] - originals[k]["mean"]) <= originals[k]["sd"]}
+                for k, v in info["class_shapes"][c]["generated"].items()} for a, info in infos.items()}}
+    return out
+
+
 def run(s: settings.GalaxyFigures, *, histories: list[str], analyses: list[str], arrays: list[str],
         pca: str, summary: str, figures: dict[str, str], tables: dict[str, str] | None = None,
         lr_study: str | None = None) -> dict:
@@ -282,6 +294,7 @@ def run(s: settings.GalaxyFigures, *, histories: list[str], analyses: list[str],
         | {"probe": with_interval(baseline["probe"], s.confidence)}, "generated_classes": classes,
         "generated_per_class": infos[s.archs[0]]["generated_per_class"],
         "class_sizes": infos[s.archs[0]]["class_sizes"],
+        "class_shapes": class_shapes(infos, classes), "isophote": ISOPHOTE,
         "active_unit_variance": s.active_unit_variance, "convergence_window": s.convergence_window,
         "converged_below": s.converged_below,
         "curves_skip_fraction": CURVES_SKIP, "bonus_skip_fraction": BONUS_SKIP,
