@@ -373,14 +373,14 @@ def test_lr_study_picks_the_lowest_validation_error_and_main_runs_take_it(tiny_n
 
     s = step_settings("galaxy_lr_study")
     assert s.archs == ["mlp", "conv", "resnet"] and len(s.runs[0]) == len(s.lrs) * 3  # mlp: 3 free-bits values
-    paths = []
-    for runs in s.runs:  # per architecture, the second rate has the lowest error, free bits 0.25 more so
+    paths, best_fb = [], s.runs[0][1][1]  # mlp's runs go rate by rate, free-bits value by value
+    for runs in s.runs:  # per architecture, the second rate has the lowest error, best_fb more so
         for lr, fb, run in runs:
             paths.append(tmp_path / f"{run}.json")
-            paths[-1].write_text(json.dumps(history((0.005 if lr == s.lrs[1] else 0.01) - (fb == 0.25) * 0.001)))
+            paths[-1].write_text(json.dumps(history((0.005 if lr == s.lrs[1] else 0.01) - (fb == best_fb) * 0.001)))
     out = lr_study.run(s, histories=[str(p) for p in paths], output=str(tmp_path / "lr_study.json"))
     assert {a: r["chosen"] for a, r in out["archs"].items()} == {a: s.lrs[1] for a in s.archs}
-    assert {a: r["free_bits"] for a, r in out["archs"].items()} == {"mlp": 0.25, "conv": 0, "resnet": 0}
+    assert {a: r["free_bits"] for a, r in out["archs"].items()} == {"mlp": best_fb, "conv": 0, "resnet": 0}
     assert all(r["bracketed"] for r in out["archs"].values())
     assert out["horizon"] == s.horizon and out["archs"]["conv"]["runs"][0]["schedule_epochs"] == 3
     with pytest.raises(lr_study.InputError, match="history files"):
@@ -391,7 +391,7 @@ def test_lr_study_picks_the_lowest_validation_error_and_main_runs_take_it(tiny_n
     assert summary["settings"]["lr"] == s.lrs[1] and summary["settings"]["lr_from"] == "study"
     mlp = train(tiny_npz, tmp_path / "mlp", "mlp", epochs=1, lr="study", free_bits="study",
                 lr_choice=str(tmp_path / "lr_study.json"))
-    assert mlp["settings"]["free_bits"] == 0.25 and summary["settings"]["free_bits"] == 0
+    assert mlp["settings"]["free_bits"] == best_fb and summary["settings"]["free_bits"] == 0
     assert read_json(tmp_path / "main" / "history.json")["settings"]["evaluated_on"] == "test"
     with pytest.raises(gtrain.InputError, match="lr_study.json"):
         train(tiny_npz, tmp_path / "nochoice", "conv", epochs=1, lr="study")

@@ -146,7 +146,7 @@ READERS = {
     "galaxy.epochs.mlp": [f"{RUNS}/mlp/history.json", *study("mlp")],  # lr_study.horizon: main
     "galaxy.epochs.conv": [f"{RUNS}/conv/history.json", *study("conv")],  # lr_study.horizon: main
     "galaxy.epochs.resnet": [f"{RUNS}/resnet/history.json", *study("resnet")],  # lr_study.horizon: main
-    "galaxy.evaluations": GALAXY_TRAIN,
+    "galaxy.evaluations": [*ARCH_RUNS, *bonus("plain"), *bonus("kl-warmup")],  # study runs: once, at the end
     "galaxy.eval_sample": GALAXY_TRAIN,
     "galaxy.precision": GALAXY_TRAIN,
     "galaxy.channels_last": GALAXY_TRAIN,

@@ -49,8 +49,10 @@ def runtime_minutes(estimates: dict[str, float | None], rule: str, run: str | No
 
 # Snakemake's priority: which ready job a free core takes first. Results never depend on it.
 GATE_RULES = ("mnist_data", "tweets_data", "galaxy_data", "galaxy_lr_study")
-MAIN_TRAINING = ("mnist_train", "tweets_train")
 GATE, UNMEASURED_LONG = 20_000, 10_000
+# Before any rate is measured: the main trainings, longest first by the default budget's per-job
+# times (docs/run-times.md), so the two longest VAEs start first and VGG11 takes the next free core.
+UNMEASURED_ORDER = ("conv", "resnet", "mnist_train", "tweets_train", "mlp")
 
 
 def priority(estimates: dict[str, float | None], rule: str, run: str | None = None, *,
@@ -59,12 +61,13 @@ def priority(estimates: dict[str, float | None], rule: str, run: str | None = No
     core beside an idle one (bench/bench_schedule.py replays a run's measured job times each way).
     The data rules and the learning-rate study (its runs and their summary) gate later trainings
     and come first. The others go longest first by their measured estimate (minutes; estimate.py);
-    without one, each section's main training counts as longer than anything measured and the rest
-    as shortest."""
+    without one, each section's main training counts as longer than anything measured (in
+    UNMEASURED_ORDER) and the rest as shortest."""
     seconds = estimates.get(job_key(rule, run)) or 0
     minutes = min(9_999, round(seconds / 60))
     if rule in GATE_RULES or (rule == "galaxy_train" and run in study_runs):
         return GATE + minutes
     if seconds:
         return max(1, minutes)
-    return UNMEASURED_LONG if rule in MAIN_TRAINING or (rule == "galaxy_train" and run in galaxy_archs) else 0
+    key = run if rule == "galaxy_train" and run in galaxy_archs else rule
+    return UNMEASURED_LONG + len(UNMEASURED_ORDER) - UNMEASURED_ORDER.index(key) if key in UNMEASURED_ORDER else 0

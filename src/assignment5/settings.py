@@ -338,7 +338,8 @@ def _galaxy_run(config: dict, run: str) -> dict:
         per_run = {"arch": arch, "epochs": epochs, "beta": 1.0, "lr": lr, "free_bits": free_bits,
                    "schedule_epochs": max(epochs, g["epochs"][arch]) if follow_main else None,
                    "kl_warmup_epochs": g["kl_warmup_epochs"],
-                   "validation_fraction": g["lr_study"]["validation_fraction"]}
+                   "validation_fraction": g["lr_study"]["validation_fraction"],
+                   "evaluations": 1}  # the study reads only the final validation error
     else:
         runs = _bonus_table(config)
         if run not in runs:
