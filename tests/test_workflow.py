@@ -29,6 +29,9 @@ def test_every_answered_item_is_in_the_pdf(smoke_run):
     for result, rule in (("tweets_tuned", "tweets_variant"), ("mnist_with_batchnorm", "mnist_check"),
                          ("galaxy_curves", "galaxy_figures"), ("cnn", "theory")):
         assert re.search(rf"{result}\s+{rule}\s+results/smoke/", text), result
+    # the body (contents to the last section's end) fits in 12 pages: the appendix starts by page 13
+    appendix_page = int(re.search(r"A\s+Reference tables\s+(\d+)", text).group(1))
+    assert appendix_page <= 13, appendix_page
 
 
 def test_the_pdf_shows_the_smoke_settings_not_the_default_ones(smoke_run):

@@ -247,7 +247,7 @@ def summarise(labels: list[int], texts: list[str], report: Report) -> dict:
 
 def run(s: settings.TweetsData, *, train_csv: str | None, test_csv: str | None, out: str,
         stats: str) -> dict:
-    arrays, summary = {}, {"non_ascii_rule": "NFKD fold, combining marks dropped, rest -> code 26 (SUB)",
+    arrays, summary = {}, {"non_ascii_rule": "accented letters become their base letter (NFKD, combining marks dropped), any other character code 26 (SUB)",
                            "max_length": s.max_length}
     for split, path in (("train", train_csv), ("test", test_csv)):
         text, name = read_source(split, path, getattr(s, f"{split}_url"), getattr(s, f"{split}_sha256"),
