@@ -4,6 +4,7 @@ from __future__ import annotations
 
 
 import numpy as np
+from matplotlib.ticker import LogFormatter
 
 from assignment5 import settings
 from assignment5.io import read_json, read_model, read_npz, write_json, write_tsv
@@ -26,6 +27,14 @@ def halvings(side: int, pools: int) -> list[int]:
     return sides
 
 
+class PlainLogFormatter(LogFormatter):
+    """Log-axis labels as plain numbers (0.3, 2.4), not 3e-01 or 2.4 x 10^0; which ticks carry a
+    label is still LogFormatter's choice."""
+
+    def _num_to_string(self, x, vmin, vmax):
+        return f"{x:.3g}"
+
+
 def plot_curves(history: list[dict], path, scored: str = "full pass") -> None:
     """``scored``: what the eval-mode training figures were computed on (the legend says it)."""
     epochs = [h["epoch"] for h in history]
@@ -39,6 +48,8 @@ def plot_curves(history: list[dict], path, scored: str = "full pass") -> None:
                     label="running average, train mode")
         if key.endswith("loss"):
             ax.set_yscale("log")
+            ax.yaxis.set_major_formatter(PlainLogFormatter())
+            ax.yaxis.set_minor_formatter(PlainLogFormatter())
         ax.set_title(title)
         ax.set_xticks(epochs)
     axes[0, 1].legend(loc="lower right")
