@@ -348,7 +348,7 @@ def test_a_diverging_study_run_stops_and_loses_while_a_main_run_fails_naming_its
     with pytest.raises(training.Diverged, match=r"main/model.pt: the training loss became nan at iteration 10 "):
         train(tiny_npz, tmp_path / "main", "conv", epochs=3, evaluations=3)  # 72 images: 5 batches an epoch
     assert torch.load(paths.checkpoint_of(str(tmp_path / "main" / "model.pt")),
-                      weights_only=True)["epoch"] == 1  # the last good checkpoint stays
+                      weights_only=True)["position"]["epoch"] == 1  # the last good checkpoint stays
 
 
 def test_lr_study_picks_the_lowest_validation_error_and_main_runs_take_it(tiny_npz, tmp_path):

@@ -163,4 +163,4 @@ def test_divergence_is_the_finding_without_batchnorm_and_an_error_with_it(mnist,
     with pytest.raises(training.Diverged, match=r"with/model.pt: the training loss became nan at epoch 2 "
                                                   r"\(precision fp32, learning rate 0.02\); lower its learning rate, then"):
         run("with", batch_norm=True)
-    assert torch.load(paths.checkpoint_of(str(tmp_path / "with" / "model.pt")), weights_only=True)["epoch"] == 1
+    assert torch.load(paths.checkpoint_of(str(tmp_path / "with" / "model.pt")), weights_only=True)["position"]["epoch"] == 1

@@ -478,7 +478,7 @@ def test_a_diverging_run_keeps_its_best_weights_or_fails_naming_the_run(tiny_npz
         train(tiny_npz, tmp_path / "last", kernel="pytorch")
     assert not (tmp_path / "last" / "model.pt").exists()
     state = torch.load(paths.checkpoint_of(str(tmp_path / "last" / "model.pt")), weights_only=True)
-    assert state["iteration"] == 200  # the last good checkpoint stays for a rerun
+    assert state["position"]["iteration"] == 200  # the last good checkpoint stays for a rerun
 
 
 def test_the_model_choice_leans_towards_the_mandated_run():

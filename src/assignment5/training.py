@@ -225,6 +225,11 @@ def accelerator_module():
 class Checkpointer:
     """Saves training state atomically to ``path``; resumes only the same settings and data.
 
+    ``stateful`` names the objects whose state a checkpoint holds (model, optimiser, schedule,
+    scaler, averaged weights: anything with state_dict/load_state_dict, or a torch.Generator;
+    None is skipped): save() stores theirs beside the loop's own position, and load() restores
+    them and returns that position.
+
     The global torch RNG (dropout masks, sampling noise) is saved and restored with every state,
     so a resumed run draws the same random numbers as one that never stopped. Everything saved
     is tensors and plain Python values, so it loads with ``weights_only=True``: a planted file
@@ -232,22 +237,26 @@ class Checkpointer:
     aside with a one-line message and training starts afresh. A run that finishes clears its
     checkpoint: it exists only to resume an interrupted run."""
 
-    def __init__(self, path: str | Path, settings: dict, data_files=()):
+    def __init__(self, path: str | Path, settings: dict, data_files=(), **stateful):
         self.path = Path(path)
         self.key = fingerprint(settings, data_files)
+        self.stateful = {name: obj for name, obj in stateful.items() if obj is not None}
 
-    def save(self, state: dict) -> None:
+    def save(self, position: dict) -> None:
         rng = {"torch_rng": torch.get_rng_state()}
         if (module := accelerator_module()) is not None:  # an accelerator draws from its own generator
             rng["accelerator_rng"] = [module.get_rng_state()]
-        write_model({"fingerprint": self.key, **rng, **state}, self.path)
+        objects = {name: obj.get_state() if isinstance(obj, torch.Generator) else obj.state_dict()
+                   for name, obj in self.stateful.items()}
+        write_model({"fingerprint": self.key, **rng, "objects": objects, "position": position}, self.path)
 
     def load(self) -> dict | None:
         if not self.path.exists():
             return None
         try:
             state = torch.load(self.path, map_location="cpu", weights_only=True)
-            if not isinstance(state, dict) or not isinstance(state.get("torch_rng"), torch.Tensor):
+            if (not isinstance(state, dict) or not isinstance(state.get("torch_rng"), torch.Tensor)
+                    or set(state.get("objects", ())) != set(self.stateful)):
                 raise ValueError("not a checkpoint of this workflow")
         except Exception as err:  # truncated, corrupt, or holding objects we refuse to unpickle
             aside = self.path.with_suffix(".unreadable")
@@ -263,7 +272,10 @@ class Checkpointer:
         accelerator_rng, module = state.get("accelerator_rng"), accelerator_module()
         if accelerator_rng and module is not None:
             module.set_rng_state(accelerator_rng[0])
-        return state
+        for name, obj in self.stateful.items():
+            saved = state["objects"][name]
+            obj.set_state(saved) if isinstance(obj, torch.Generator) else obj.load_state_dict(saved)
+        return state["position"]
 
     def clear(self) -> None:
         self.path.unlink(missing_ok=True)

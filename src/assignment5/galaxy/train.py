@@ -176,17 +176,13 @@ def run(s: settings.GalaxyTrain, *, data: str, model: str, history: str, threads
     schedule_steps = max(s.schedule_epochs or 0, s.epochs) * steps_per_epoch  # beyond total_steps: stops early
     schedule = lr_schedule(optimizer, s.schedule, schedule_steps)
     eval_at = set(np.linspace(0, total_steps, min(s.evaluations, total_steps) + 1, dtype=int)[1:].tolist())
+    generator = torch.Generator().manual_seed(s.seed)
     checkpoints = Checkpointer(paths.checkpoint_of(str(model)),
                                s.as_dict() | {"lr": lr, "free_bits": free_bits, "precision": precision,
-                                              "dry_run": dry_run}, [data])
-    generator = torch.Generator().manual_seed(s.seed)
+                                              "dry_run": dry_run}, [data],
+                               model=net, optimizer=optimizer, schedule=schedule, scaler=scaler, generator=generator)
     rows, epoch, spent, step_seconds = [], 0, 0.0, 0.0
     if (state := checkpoints.load()) is not None:
-        net.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        schedule.load_state_dict(state["schedule"])
-        scaler.load_state_dict(state["scaler"])
-        generator.set_state(state["generator"])
         rows, epoch, spent, step_seconds = state["history"], state["epoch"], state["seconds"], state["step_seconds"]
         print(f"[galaxy:{s.arch}] resuming after epoch {epoch} from {checkpoints.path}")
     else:
@@ -230,10 +226,7 @@ def run(s: settings.GalaxyTrain, *, data: str, model: str, history: str, threads
                       f"MSE/px {last['mse']:.5f} KL {last['kl']:.1f} ({clock.seconds:.0f}s)", flush=True)
         if diverged_at:
             break
-        checkpoints.save({"model": net.state_dict(), "optimizer": optimizer.state_dict(),
-                          "schedule": schedule.state_dict(), "scaler": scaler.state_dict(),
-                          "generator": generator.get_state(),
-                          "history": rows, "epoch": epoch + 1, "seconds": clock.seconds,
+        checkpoints.save({"history": rows, "epoch": epoch + 1, "seconds": clock.seconds,
                           "step_seconds": step_seconds})
 
     write_model({"arch": s.arch, "latent_dim": s.latent_dim, "size": size,

@@ -121,15 +121,11 @@ def run(s: settings.MnistTrain, *, data: str, model: str, history: str, threads:
     optimizer, scheduler = make_optimizer(net, s, steps)
     scaler = grad_scaler(precision, device)
     generator = torch.Generator().manual_seed(s.seed)
-    checkpoints = Checkpointer(paths.checkpoint_of(str(model)), s.as_dict() | {"dry_run": dry_run},
-                               [data])
+    checkpoints = Checkpointer(paths.checkpoint_of(str(model)), s.as_dict() | {"dry_run": dry_run}, [data],
+                               model=net, optimizer=optimizer, scheduler=scheduler, scaler=scaler,
+                               generator=generator)
     rows, start_epoch, spent = [], 0, 0.0
     if (state := checkpoints.load()) is not None:
-        net.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        scaler.load_state_dict(state["scaler"])
-        generator.set_state(state["generator"])
         rows, start_epoch, spent = state["history"], state["epoch"], state["seconds"]
         print(f"[mnist] resuming after epoch {start_epoch} from {checkpoints.path}")
     clock = Stopwatch(spent)
@@ -159,10 +155,7 @@ def run(s: settings.MnistTrain, *, data: str, model: str, history: str, threads:
         print(f"[mnist] epoch {epoch + 1}/{s.epochs}: train loss {row['train_loss']:.4f} "
               f"acc {row['train_accuracy']:.4f} | test loss {row['test_loss']:.4f} "
               f"acc {row['test_accuracy']:.4f} | {row['images_per_second']:.0f} img/s", flush=True)
-        checkpoints.save({"model": net.state_dict(), "optimizer": optimizer.state_dict(),
-                          "scheduler": scheduler.state_dict(), "generator": generator.get_state(),
-                          "scaler": scaler.state_dict(),
-                          "history": rows, "epoch": epoch + 1, "seconds": clock.seconds})
+        checkpoints.save({"history": rows, "epoch": epoch + 1, "seconds": clock.seconds})
 
     write_model(net.state_dict(), model)
     images = sum(r["train_seconds"] * r["images_per_second"] for r in rows)

@@ -146,16 +146,11 @@ def run(s: settings.TweetsTrain, *, data: str, model: str, history: str, threads
     scaler = grad_scaler(precision, device)
     checkpoints = Checkpointer(paths.checkpoint_of(str(model)),
                                s.as_dict() | {"precision": precision, "kernel": kernel,
-                                              "dry_run": dry_run}, [data])
+                                              "dry_run": dry_run}, [data],
+                               model=net, optimizer=optimizer, schedule=schedule, scaler=scaler, average=average)
     rows, it, epoch, position, spent, step_seconds = [], 0, 0, 0, 0.0, 0.0
     best = None  # keep: best: {"row": index into rows, "model": weights}
     if (state := checkpoints.load()) is not None:
-        net.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        schedule.load_state_dict(state["schedule"])
-        scaler.load_state_dict(state["scaler"])
-        if average:
-            average.load_state_dict(state["average"])
         rows, it, epoch, position, spent, step_seconds, best = (
             state[k] for k in ("history", "iteration", "epoch", "position", "seconds", "step_seconds", "best"))
         print(f"[tweets] resuming at iteration {it:,} from {checkpoints.path}")
@@ -203,12 +198,8 @@ def run(s: settings.TweetsTrain, *, data: str, model: str, history: str, threads
                   + f"test acc {te['accuracy']:.4f} loss {rows[-1]['running_loss']:.4f} ({clock.seconds:.0f}s)",
                   flush=True)
         if it % s.checkpoint_every == 0 and it < s.iterations:
-            checkpoints.save({"model": net.state_dict(), "optimizer": optimizer.state_dict(),
-                              "schedule": schedule.state_dict(),
-                              "scaler": scaler.state_dict(), "history": rows, "iteration": it, "epoch": epoch,
-                              "position": position + 1, "seconds": clock.seconds,
-                              "step_seconds": step_seconds, "best": best,
-                              "average": average.state_dict() if average else None})
+            checkpoints.save({"history": rows, "iteration": it, "epoch": epoch, "position": position + 1,
+                              "seconds": clock.seconds, "step_seconds": step_seconds, "best": best})
 
     write_model(best["model"] if best else scored_net.state_dict(), model)
     kept = rows[best["row"]] if best else rows[-1]
