@@ -96,6 +96,21 @@ def test_corrupt_checkpoint_is_set_aside_with_a_warning(tmp_path, capsys):
     assert Checkpointer(checkpoint, {"a": 1}).load()["epoch"] == 1
 
 
+def test_checkpoint_of_the_right_run_but_wrong_contents_is_set_aside_or_refused(tmp_path, capsys):
+    checkpoint = tmp_path / "last.pt"
+    net = torch.nn.Linear(2, 2)
+    Checkpointer(checkpoint, {"a": 1}, model=net).save({"epoch": 1})
+    state = torch.load(checkpoint, weights_only=True)
+    torch.save(state | {"objects": ["model"]}, checkpoint)  # names right, not a mapping
+    assert Checkpointer(checkpoint, {"a": 1}, model=net).load() is None
+    assert "could not be read" in capsys.readouterr().out and checkpoint.with_suffix(".unreadable").exists()
+    torch.save(state | {"objects": {"model": {"weight": torch.zeros(3, 3)}}}, checkpoint)  # another model's
+    with pytest.raises(InputError, match=r"last.pt: its saved state does not fit this run .*delete it"):
+        Checkpointer(checkpoint, {"a": 1}, model=net).load()
+    assert Checkpointer(checkpoint, {"b": 2}, model=net).load() is None  # other settings: a fresh start
+    assert "other settings or data" in capsys.readouterr().out
+
+
 def test_no_unsafe_torch_load_anywhere():
     offenders = [str(p) for folder in ("src", "bench", "workflow", "tests") for p in (ROOT / folder).rglob("*.py")
                  if "weights_only=False" in p.read_text() and p.name != "test_bad_inputs.py"]

@@ -100,7 +100,7 @@ def test_fp16_with_a_gradient_scaler_trains_and_resumes(tiny_images, tmp_path, k
         train_vae(tiny_images, tmp_path / "run", precision="fp16")
     restore()
     checkpoint = torch.load(tmp_path / "run" / "checkpoints" / "last.pt", weights_only=True)
-    assert checkpoint["scaler"]["scale"] > 0  # the scaler's state is saved with the model's
+    assert checkpoint["objects"]["scaler"]["scale"] > 0  # the scaler's state is saved with the model's
     resumed = train_vae(tiny_images, tmp_path / "run", precision="fp16")
     assert resumed["resumed_from_epoch"] == 1
     assert resumed["final"]["test"]["bce"] == pytest.approx(summary["final"]["test"]["bce"], rel=1e-3)

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from assignment5.errors import InputError
-from assignment5.io import write_model
+from assignment5.io import _why, write_model
 
 
 def usable_threads(requested: int) -> int:
@@ -255,27 +255,34 @@ class Checkpointer:
             return None
         try:
             state = torch.load(self.path, map_location="cpu", weights_only=True)
-            if (not isinstance(state, dict) or not isinstance(state.get("torch_rng"), torch.Tensor)
-                    or set(state.get("objects", ())) != set(self.stateful)):
+            if not isinstance(state, dict) or not isinstance(state.get("torch_rng"), torch.Tensor):
                 raise ValueError("not a checkpoint of this workflow")
         except Exception as err:  # truncated, corrupt, or holding objects we refuse to unpickle
-            aside = self.path.with_suffix(".unreadable")
-            os.replace(self.path, aside)
-            print(f"[checkpoint] {self.path} could not be read ({type(err).__name__}: "
-                  f"{str(err).splitlines()[0][:200]}); moved to {aside.name}, starting afresh", flush=True)
-            return None
+            return self._set_aside(err)
         if state.get("fingerprint") != self.key:
             print(f"[checkpoint] {self.path} was made with other settings or data; starting afresh",
                   flush=True)
             return None
+        objects, position = state.get("objects"), state.get("position")
+        if not (isinstance(objects, dict) and set(objects) == set(self.stateful) and isinstance(position, dict)):
+            return self._set_aside(ValueError("not a checkpoint of this workflow"))
+        try:
+            for name, obj in self.stateful.items():
+                obj.set_state(objects[name]) if isinstance(obj, torch.Generator) else obj.load_state_dict(objects[name])
+        except Exception as err:  # some objects may already hold its state: starting afresh would mix runs
+            raise InputError(f"{self.path}: its saved state does not fit this run ({_why(err)}); "
+                             "delete it and run again") from err
         torch.set_rng_state(state["torch_rng"])
         accelerator_rng, module = state.get("accelerator_rng"), accelerator_module()
         if accelerator_rng and module is not None:
             module.set_rng_state(accelerator_rng[0])
-        for name, obj in self.stateful.items():
-            saved = state["objects"][name]
-            obj.set_state(saved) if isinstance(obj, torch.Generator) else obj.load_state_dict(saved)
-        return state["position"]
+        return position
+
+    def _set_aside(self, err: Exception) -> None:
+        aside = self.path.with_suffix(".unreadable")
+        os.replace(self.path, aside)
+        print(f"[checkpoint] {self.path} could not be read ({_why(err)}); moved to {aside.name}, "
+              "starting afresh", flush=True)
 
     def clear(self) -> None:
         self.path.unlink(missing_ok=True)
