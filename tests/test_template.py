@@ -121,7 +121,7 @@ def test_convergence_and_the_bonus_verdict_follow_the_measurements(tmp_path):
         archs[arch].update(late_improvement=0.0, convergence="converged")
         archs[arch]["settings"]["schedule"] = "constant"
     tex = prose(ctx)
-    assert "$p = 0.400$, not below 0.05:\nwithin the spread between seeds, no evidence either way" in tex
+    assert "$p = 0.400$, not below 0.05: within the spread between seeds, no evidence either way" in " ".join(tex.split())
     assert "still improving" not in tex and "schedule ran out" not in tex
     assert "At a constant rate, (i) feed-forward and (ii) convolutional and (iii) ResNet changed by less than 1\\,\\%: converged at this rate." in tex
 
