@@ -222,6 +222,19 @@ def accelerator_module():
     return None if found is None else torch.get_device_module(found.type)
 
 
+class _GeneratorState:
+    """A torch.Generator seen through the state_dict interface the other checkpointed objects share."""
+
+    def __init__(self, generator: torch.Generator):
+        self.generator = generator
+
+    def state_dict(self) -> torch.Tensor:
+        return self.generator.get_state()
+
+    def load_state_dict(self, state: torch.Tensor) -> None:
+        self.generator.set_state(state)
+
+
 class Checkpointer:
     """Saves training state atomically to ``path``; resumes only the same settings and data.
 
@@ -240,14 +253,14 @@ class Checkpointer:
     def __init__(self, path: str | Path, settings: dict, data_files=(), **stateful):
         self.path = Path(path)
         self.key = fingerprint(settings, data_files)
-        self.stateful = {name: obj for name, obj in stateful.items() if obj is not None}
+        self.stateful = {name: _GeneratorState(obj) if isinstance(obj, torch.Generator) else obj
+                         for name, obj in stateful.items() if obj is not None}
 
     def save(self, position: dict) -> None:
         rng = {"torch_rng": torch.get_rng_state()}
         if (module := accelerator_module()) is not None:  # an accelerator draws from its own generator
             rng["accelerator_rng"] = [module.get_rng_state()]
-        objects = {name: obj.get_state() if isinstance(obj, torch.Generator) else obj.state_dict()
-                   for name, obj in self.stateful.items()}
+        objects = {name: obj.state_dict() for name, obj in self.stateful.items()}
         write_model({"fingerprint": self.key, **rng, "objects": objects, "position": position}, self.path)
 
     def load(self) -> dict | None:
@@ -268,7 +281,7 @@ class Checkpointer:
             return self._set_aside(ValueError("not a checkpoint of this workflow"))
         try:
             for name, obj in self.stateful.items():
-                obj.set_state(objects[name]) if isinstance(obj, torch.Generator) else obj.load_state_dict(objects[name])
+                obj.load_state_dict(objects[name])
         except Exception as err:  # some objects may already hold its state: starting afresh would mix runs
             raise InputError(f"{self.path}: its saved state does not fit this run ({_why(err)}); "
                              "delete it and run again") from err
