@@ -76,14 +76,14 @@ def test_priorities_start_data_and_the_study_first_then_the_longest_trainings():
     gate = [priority("galaxy_data"), priority("mnist_data"), priority("galaxy_train", "lr-conv-0.001"),
             priority("galaxy_lr_study")]
     long = [priority("mnist_train"), priority("tweets_train"), priority("galaxy_train", "conv")]
-    other = [priority("mnist_check", "with-batchnorm"), priority("tweets_variant", "tuned"),
+    other = [priority("mnist_check", "with-batchnorm-lr0.05"), priority("tweets_variant", "tuned"),
              priority("galaxy_train", "bonus-plain-seed0"), priority("report")]
     assert min(gate) > max(long) and min(long) > max(other)
     # unmeasured: the longest of the default budget first (docs/run-times.md)
     assert (priority("galaxy_train", "conv") > priority("galaxy_train", "resnet") > priority("mnist_train")
             > priority("tweets_train") > priority("galaxy_train", "mlp") > max(other))
     # measured jobs go longest first, below the gate however long; unmeasured main trainings lead them
-    measured = {"mnist_train": 3000.0, "tweets_variant:tuned": 600.0, "mnist_check:with-batchnorm": 10.0 ** 9}
+    measured = {"mnist_train": 3000.0, "tweets_variant:tuned": 600.0, "mnist_check:with-batchnorm-lr0.05": 10.0 ** 9}
     assert priority("mnist_train", estimates=measured) > priority("tweets_variant", "tuned", estimates=measured)
     assert priority("mnist_check", "with-batchnorm", estimates=measured) < min(gate)
     assert priority("tweets_train") > priority("mnist_train", estimates=measured) > priority("report") == 0

@@ -1,5 +1,6 @@
 """Section 2: data integrity, safe unpickling, the adapted VGG11 and a training step."""
 
+import dataclasses
 import gzip
 import io
 import os
@@ -164,3 +165,44 @@ def test_divergence_is_the_finding_without_batchnorm_and_an_error_with_it(mnist,
                                                   r"\(precision fp32, learning rate 0.02\); lower its learning rate, then"):
         run("with", batch_norm=True)
     assert torch.load(paths.checkpoint_of(str(tmp_path / "with" / "model.pt")), weights_only=True)["position"]["epoch"] == 1
+
+
+def test_the_batchnorm_check_chooses_each_rate_on_validation_images_never_on_test(mnist, tmp_path):
+    """Each check run is scored on training images it never trained on; the choice reads those
+    alone (a higher test accuracy does not win; a diverged run never does; ties: the smaller rate)."""
+    from assignment5 import settings
+    from assignment5.errors import InputError
+    from assignment5.io import read_json, write_json
+    from assignment5.mnist import batchnorm
+
+    np.savez(tmp_path / "mnist.npz", **{k: v[:300] for k, v in mnist.items()})
+    s = step_settings("mnist_check", "with-batchnorm-lr0.05", train_limit=128, validation_images=64, test_limit=64,
+                      train_eval_sample=64, precision="fp32")
+    h = mnist_train.run(s, data=str(tmp_path / "mnist.npz"), model=str(tmp_path / "m.pt"),
+                        history=str(tmp_path / "h.json"), threads=1)
+    assert h["settings"]["validation_images"] == 64 and 0 <= h["final"]["validation_accuracy"] <= 1
+    with pytest.raises(InputError, match="mnist.batchnorm_check.validation_images: 200 images after the first 128"):
+        mnist_train.run(dataclasses.replace(s, validation_images=200), data=str(tmp_path / "mnist.npz"),
+                        model=str(tmp_path / "x.pt"), history=str(tmp_path / "x.json"), threads=1)
+
+    def history(validation, test, diverged=None):
+        final = {"validation_accuracy": validation, "test_accuracy": test, "running_train_loss": 1.0}
+        return {"settings": {"epochs": 1, "train_images": 128, "validation_images": 64, "test_images": 1000,
+                             "batch_size": 64}, "final": final, "diverged_at_epoch": diverged}
+
+    scores = {("with-batchnorm", 0.1): (0.9, 0.5), ("with-batchnorm", 0.2): (0.8, 0.99),
+              ("with-batchnorm", 0.4): (0.95, 0.9, 1), ("without-batchnorm", 0.1): (0.3, 0.3),
+              ("without-batchnorm", 0.2): (0.3, 0.4), ("without-batchnorm", 0.4): (0.2, 0.2)}
+    runs, files = [], []
+    for (variant, lr), score in scores.items():
+        files.append(str(tmp_path / f"{variant}-{lr}.json"))
+        write_json(files[-1], history(*score))
+        runs.append([variant, lr, f"{variant}-lr{lr}"])
+    out = batchnorm.run(settings.MnistBatchnorm(runs=runs, confidence=0.95), histories=files,
+                        output=str(tmp_path / "batchnorm.json"))
+    assert out == read_json(tmp_path / "batchnorm.json")
+    with_bn, without = out["chosen"]["with-batchnorm"], out["chosen"]["without-batchnorm"]
+    assert (with_bn["lr"], with_bn["test_accuracy"], with_bn["bracketed"]) == (0.1, 0.5, False)
+    assert (without["lr"], without["bracketed"]) == (0.1, False)
+    assert with_bn["interval"][0] < 0.5 < with_bn["interval"][1]
+    assert out["difference"]["value"] == pytest.approx(0.2)

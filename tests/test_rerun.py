@@ -45,10 +45,10 @@ def bonus(variant: str) -> list[str]:
 
 
 MNIST_TRAIN = ["mnist_train"]
-MNIST_RUNS = ["mnist_train", "mnist_check"]  # the main run and the BatchNorm check's two runs
+MNIST_RUNS = ["mnist_train", "mnist_check"]  # the main run and the BatchNorm check's runs
 TWEETS_TRAIN = ["tweets_train"]
 CHECK = ["results/smoke/tweets/optimizer-check/history.json"]  # the other optimiser, briefly
-TUNED = ["results/smoke/tweets/tuned/history.json"]
+TUNED = ["results/smoke/tweets/tuned/history.json", "results/smoke/tweets/tuned-placeholders/history.json"]
 ALL_TWEET_RUNS = [*TWEETS_TRAIN, "tweets_variant"]
 GALAXY_TRAIN = ["galaxy_train"]
 
@@ -69,9 +69,11 @@ READERS = {
     "mnist.train_eval_sample": MNIST_RUNS,
     "mnist.batchnorm_check.epochs": ["mnist_check"],
     "mnist.batchnorm_check.train_limit": ["mnist_check"],
+    "mnist.batchnorm_check.validation_images": ["mnist_check"],
+    "mnist.batchnorm_check.confidence": ["mnist_batchnorm"],
     "mnist.epochs": MNIST_TRAIN,
     "mnist.batch_size": MNIST_RUNS,
-    "mnist.lr": MNIST_RUNS,
+    "mnist.lr": MNIST_TRAIN,                  # the check runs take theirs from batchnorm_check.lrs
     "mnist.momentum": MNIST_RUNS,
     "mnist.nesterov": MNIST_RUNS,
     "mnist.weight_decay": MNIST_RUNS,
@@ -119,6 +121,7 @@ READERS = {
     "tweets.tuned.precision": TUNED,
     "tweets.tuned.validation_fraction": TUNED,
     "tweets.tuned.keep": TUNED,
+    "tweets.tuned.confidence": ["tweets_figures"],
     "tweets.examples_per_kind": ["tweets_figures"],
     "tweets.baseline.ngram_max": ["tweets_baseline"],
     "tweets.baseline.min_df": ["tweets_baseline"],
@@ -175,7 +178,7 @@ READERS = {
 # their own tests).
 NOT_WALKED = {"budget", "galaxy.bonus.variants[0].name", "galaxy.bonus.variants[1].name",
               "galaxy.bonus.seeds", "galaxy.lr_study.lrs", "galaxy.lr_study.free_bits", "galaxy.free_bits.mlp",
-              "galaxy.lr"}  # new run names: tests of their own below
+              "galaxy.lr", "mnist.batchnorm_check.lrs"}  # new run names: tests of their own below
 
 
 def leaves(value, key=""):
@@ -308,6 +311,13 @@ def test_a_new_bonus_seed_runs_every_variant_once_more(smoke_run, merged_smoke_c
     jobs, overlay = jobs_after_setting(smoke_run, merged_smoke_config, "galaxy.bonus.seeds", [*SEEDS, 7])
     assert jobs == {"galaxy_train[run=bonus-plain-seed7]", "galaxy_train[run=bonus-kl-warmup-seed7]",
                     "galaxy_figures", "report"}
+
+
+def test_a_new_batchnorm_check_rate_runs_both_variants_once_more(smoke_run, merged_smoke_config):
+    lrs = merged_smoke_config["mnist"]["batchnorm_check"]["lrs"]
+    jobs, _ = jobs_after_setting(smoke_run, merged_smoke_config, "mnist.batchnorm_check.lrs", [*lrs, 0.1])
+    assert jobs == {"mnist_check[run=with-batchnorm-lr0.1]", "mnist_check[run=without-batchnorm-lr0.1]",
+                    "mnist_batchnorm", "report"}
 
 
 def test_a_new_study_rate_runs_each_architecture_once_more_and_everything_after(smoke_run,

@@ -192,7 +192,7 @@ def test_a_diverged_run_is_reported_where_its_numbers_would_be(tmp_path):
     original = prose(ctx)
     assert "diverged" not in original.replace("a run that diverged", "")
     ctx["tweets_tuned"]["diverged_at_iteration"] = 4321
-    ctx["mnist_without_batchnorm"]["diverged_at_epoch"] = 3
+    ctx["mnist_batchnorm"]["chosen"]["without-batchnorm"]["diverged_at_epoch"] = 3
     ctx["galaxy"]["lr_study"]["archs"]["conv"]["runs"][-1]["diverged_at_iteration"] = 77
     tex = prose(ctx)
     assert "Its training loss stopped being a finite number at iteration 4,321 (it diverged in fp32)" in tex
@@ -244,3 +244,19 @@ def test_active_units_collapse_and_probe_intervals_follow_the_numbers(tmp_path):
     g["archs"]["conv"]["probe"].update(accuracy=0.7, interval=[0.65, 0.75])
     tex = prose(ctx)
     assert "the intervals of (ii) convolutional and of the pixels' PCA do not overlap" in tex
+
+
+def test_the_words_of_the_batchnorm_and_placeholder_comparisons_follow_their_intervals(tmp_path):
+    ctx = context(tmp_path)
+    ctx["mnist_batchnorm"]["difference"] = {"value": 0.01, "interval": [-0.01, 0.03]}
+    ctx["tweets_best"]["placeholders"] |= {"value": -0.006, "interval": [-0.018, 0.005]}
+    tex = prose(ctx)
+    assert "The two match: their difference, $1.0$ points, has an interval from $-1.0$ to $3.0$" in tex
+    assert "the two match (difference $-0.6$ points, 95\\,\\% interval $-1.8$ to $0.5$)" in tex
+    ctx["mnist_batchnorm"]["difference"] = {"value": 0.5, "interval": [0.4, 0.6]}
+    ctx["tweets_best"]["placeholders"] |= {"value": 0.02, "interval": [0.01, 0.03]}
+    ctx["tweets_best"]["chosen"] = "tuned-placeholders"
+    tex = prose(ctx)
+    assert "BatchNorm is ahead by 50.0 points (40.0 to 60.0)" in tex
+    assert "placeholders help, by 2.0 points (95\\,\\% interval 1.0 to 3.0)" in tex
+    assert "chooses placeholder text for the prediction command" in tex

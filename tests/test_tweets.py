@@ -416,8 +416,8 @@ def test_tuned_variant_is_scored_on_validation_and_predict_uses_the_chosen_model
                 model=str(tmp_path / "main" / "model.pt"), history=str(tmp_path / "main" / "history.json"),
                 examples=str(tmp_path / "examples.json"),
                 figures=[str(tmp_path / "a.pdf"), str(tmp_path / "b.pdf")],
-                tuned_model=str(tmp_path / "tuned" / "model.pt"),
-                tuned_history=str(tmp_path / "tuned" / "history.json"), best=str(best))
+                variants={"tuned": (str(tmp_path / "tuned" / "model.pt"), str(tmp_path / "tuned" / "history.json"))},
+                best=str(best))
     choice = read_json(best)
     accuracy = choice["validation_accuracy"]
     assert choice["chosen"] == ("tuned" if accuracy["tuned"] > accuracy["main"] else "main")
@@ -485,9 +485,10 @@ def test_the_model_choice_leans_towards_the_mandated_run():
     from assignment5.tweets.figures import choose_model
 
     main = {"model": "main.pt", "validation_accuracy": 0.8, "test_accuracy": 0.7}
-    tuned = {"model": "tuned.pt", "validation_accuracy": 0.8, "validation_tweets": 9, "test_accuracy": 0.9}
-    assert choose_model(main, tuned)["chosen"] == "main"  # a tie keeps the mandated run; test never counts
-    assert choose_model(main, tuned | {"validation_accuracy": 0.81})["model"] == "tuned.pt"
+    tuned = {"model": "tuned.pt", "validation_accuracy": 0.8, "test_accuracy": 0.9}
+    assert choose_model({"main": main, "tuned": tuned}, 9)["chosen"] == "main"  # a tie keeps the mandated run
+    better = {"main": main, "tuned": tuned | {"validation_accuracy": 0.81}, "other": tuned | {"model": "o.pt"}}
+    assert choose_model(better, 9)["model"] == "tuned.pt"  # test accuracy never counts
 
 
 def test_grad_clip_caps_the_step_and_dropout_leaves_scoring_alone():
@@ -539,3 +540,28 @@ def test_cue_effects_find_a_shortcut_the_model_learned():
     assert rows["URL"]["mean_abs_change"] == pytest.approx(0.7) and rows["URL"]["positive_share"] == 1.0
     assert rows["user name"]["tweets"] == 1 and rows["emoticon"]["tweets"] == 1
     assert rows["emoticon"]["flipped"] == 0.0
+
+
+def test_placeholder_text_replaces_every_url_and_user_name_and_travels_with_the_model(tmp_path):
+    """A model trained on placeholder text says so in its weights, and prediction prepares what
+    it reads the same way (the same probabilities as scoring the prepared text directly)."""
+    from assignment5.tweets.data import with_placeholders
+    from assignment5.tweets.model import Tweets, TweetLSTM
+    from assignment5.tweets.predict import load_model, positive_probability
+
+    assert with_placeholders("@bob see http://x.co/a and www.y.com, @al_1!") == "\x02 see \x01 and \x01 \x02!"
+    tweets = Tweets.from_texts(["hi @bob", "http://a.b c"], [1, 0]).with_placeholders()
+    assert tweets.texts() == ["hi \x02", "\x01 c"] and tweets.labels.tolist() == [1, 0]
+    torch.manual_seed(0)
+    net = TweetLSTM(hidden=16, kernel="pytorch", placeholders=True)
+    torch.save(net.state_dict(), tmp_path / "model.pt")
+    loaded = load_model(str(tmp_path / "model.pt"))
+    assert bool(loaded.placeholders)
+    plain = TweetLSTM.from_state_dict({k: v for k, v in net.state_dict().items() if k != "placeholders"})
+    assert not plain.placeholders  # weights saved before the flag existed: raw text
+    texts = ["so happy @bob http://x.y", "sad"]
+    prepared = Tweets.from_texts([with_placeholders(t) for t in texts])
+    with torch.no_grad():
+        direct = plain(*prepared.batch(np.arange(2))[:2])[:, 1].exp().numpy()
+    assert np.allclose(positive_probability(loaded, texts), direct)
+    assert not np.allclose(positive_probability(plain, texts), direct)

@@ -40,7 +40,7 @@ def training_seconds(config: dict, galaxy_images: int | None) -> list[tuple[str,
     images = m["train_limit"] or 60_000
     rows.append(("mnist_train", "VGG11 on MNIST", m["epochs"] * images / mnist[0] if mnist else None,
                  f"{m['epochs']} epochs x {images:,} images" + (f" at {mnist[0]:,.0f}/s ({mnist[1]})" if mnist else "")))
-    for run in settings.BATCHNORM_CHECK:
+    for run in settings.batchnorm_check_runs(config):
         c = settings.for_step(config, "mnist_check", run)
         rows.append((job_key("mnist_check", run), f"VGG11 {run}",
                      c["epochs"] * c["train_limit"] / mnist[0] if mnist else None,

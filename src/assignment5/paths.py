@@ -89,6 +89,10 @@ class Paths:
         return f"{self.mnist_dir}/{run}/{HISTORY}"
 
     @property
+    def mnist_batchnorm(self) -> str:
+        return f"{self.mnist_dir}/batchnorm.json"
+
+    @property
     def mnist_eval(self) -> str:
         return f"{self.mnist_dir}/evaluation.json"
 
@@ -220,11 +224,11 @@ class Paths:
         inputs = {"cnn": self.theory_cnn, "vae": self.theory_vae,
                   "mnist_history": self.mnist_history, "mnist_eval": self.mnist_eval,
                   "mnist_arch": self.mnist_arch,
-                  "mnist_with_batchnorm": self.mnist_check_history("with-batchnorm"),
-                  "mnist_without_batchnorm": self.mnist_check_history("without-batchnorm"),
+                  "mnist_batchnorm": self.mnist_batchnorm,
                   "tweets_stats": self.tweets_stats, "tweets_history": self.tweets_history,
                   "tweets_examples": self.tweets_examples, "tweets_baseline": self.tweets_baseline,
                   "tweets_tuned": self.tweets_variant_history("tuned"),
+                  "tweets_placeholders": self.tweets_variant_history("tuned-placeholders"),
                   "tweets_optimizer_check": self.tweets_variant_history("optimizer-check"),
                   "tweets_best": self.tweets_best,
                   "galaxy_prep": self.galaxy_prep, "galaxy": self.galaxy_summary}

@@ -95,7 +95,14 @@ class MnistTrain(Settings):
     precision: str
     channels_last: bool
     batch_norm: bool      # the workflow's VGG11 has it; the BatchNorm check trains one without
+    validation_images: int  # > 0: the training images after the first train_limit, scored each epoch
     seed: int
+
+
+@dataclass(frozen=True)
+class MnistBatchnorm(Settings):
+    runs: list            # [variant, peak rate, run name] of every check run
+    confidence: float     # of the test accuracies' intervals
 
 
 @dataclass(frozen=True)
@@ -139,6 +146,7 @@ class TweetsTrain(Settings):
     checkpoint_every: int
     validation_fraction: float  # > 0: that share of the training file is held out and scored
     keep: str             # last: the final weights; best: those of the best validation evaluation
+    preprocess: str       # raw, or placeholders: every URL and user name one placeholder character
     seed: int
 
 
@@ -154,6 +162,7 @@ class TweetsBaseline(Settings):
 class TweetsFigures(Settings):
     device: str
     examples_per_kind: int
+    confidence: float     # of the validation comparison's interval
     seed: int
 
 
@@ -287,22 +296,35 @@ def _pick(section: dict, cls, **extra) -> dict:
     return {n: _canonical(extra[n] if n in extra else copy.deepcopy(section[n])) for n in names}
 
 
-TWEETS_VARIANTS = ("optimizer-check", "tuned")
+TUNED_VARIANTS = ("tuned", "tuned-placeholders")  # on raw text, and with URLs and user names replaced
+TWEETS_VARIANTS = ("optimizer-check", *TUNED_VARIANTS)
 DOWNLOAD_KEYS = ("train_url", "test_url", "train_sha256", "test_sha256", "max_download_mb")
 BATCHNORM_CHECK = ("with-batchnorm", "without-batchnorm")
 
 
+def batchnorm_check_runs(config: dict) -> dict[str, tuple[str, float]]:
+    """{run name: (variant, peak rate)}: both variants of the BatchNorm check at every rate."""
+    lrs = config["mnist"]["batchnorm_check"]["lrs"]
+    runs = {f"{variant}-lr{lr:g}": (variant, lr) for variant in BATCHNORM_CHECK for lr in lrs}
+    if len(runs) < 2 * len(lrs):
+        raise SettingsError(f"config key mnist.batchnorm_check.lrs: {lrs} holds rates that print alike")
+    return runs
+
+
 def _mnist_run(config: dict, run: str | None) -> dict:
-    """The main run (run None), or one of the BatchNorm check's two short runs: the main
-    settings on fewer images and epochs, with and without BatchNorm."""
+    """The main run (run None), or one of the BatchNorm check's short runs: the main settings
+    on fewer images and epochs, with or without BatchNorm, at one rate of the check's grid."""
     m = config["mnist"]
     if run is None:
-        return _pick(m, MnistTrain, device=config["device"], batch_norm=True)
-    if run not in BATCHNORM_CHECK:
-        raise SettingsError(f"mnist run {run!r} is not one of {BATCHNORM_CHECK}")
+        return _pick(m, MnistTrain, device=config["device"], batch_norm=True, validation_images=0)
+    runs = batchnorm_check_runs(config)
+    if run not in runs:
+        raise SettingsError(f"mnist run {run!r} is not one of {sorted(runs)}")
+    variant, lr = runs[run]
     check = m["batchnorm_check"]
-    return _pick(m, MnistTrain, device=config["device"], batch_norm=run == "with-batchnorm",
-                 epochs=check["epochs"], train_limit=check["train_limit"])
+    return _pick(m, MnistTrain, device=config["device"], batch_norm=variant == "with-batchnorm", lr=lr,
+                 epochs=check["epochs"], train_limit=check["train_limit"],
+                 validation_images=check["validation_images"])
 
 
 def _tweets_run(config: dict, run: str | None) -> dict:
@@ -313,13 +335,15 @@ def _tweets_run(config: dict, run: str | None) -> dict:
     elif run == "optimizer-check":  # the other optimiser, same learning rate, a few iterations
         per_run = {"optimizer": "sgd" if t["optimizer"] == "adam" else "adam",
                    "iterations": t["optimizer_check"]["iterations"], "validation_fraction": 0.0}
-    elif run == "tuned":
+    elif run in TUNED_VARIANTS:  # the same training, on raw or placeholder text
         per_run = {k: t["tuned"][k] for k in ("lr", "schedule", "batch_size", "iterations",
                                               "weight_decay", "dropout", "grad_clip", "ema_decay", "precision",
                                               "validation_fraction", "keep")}
+        per_run["preprocess"] = "placeholders" if run == "tuned-placeholders" else "raw"
     else:
         raise SettingsError(f"tweets run {run!r} is not one of {TWEETS_VARIANTS}")
     per_run.setdefault("keep", "last")  # only the tuned variant has validation tweets to choose by
+    per_run.setdefault("preprocess", "raw")
     return _pick(t, TweetsTrain, device=config["device"], **per_run)
 
 
@@ -371,13 +395,15 @@ def for_step(config: dict, step: str, run: str | None = None) -> dict:
         "mnist_data": lambda: _pick(m, MnistData, idx_dir=m["idx_dir"] if m["source"] == "idx" else None),
         "mnist_train": lambda: _mnist_run(config, None),
         "mnist_check": lambda: _mnist_run(config, run),
+        "mnist_batchnorm": lambda: _pick(m["batchnorm_check"], MnistBatchnorm, runs=[
+            [variant, lr, name] for name, (variant, lr) in batchnorm_check_runs(config).items()]),
         "mnist_figures": lambda: _pick(m, MnistFigures, device=device),
         # the URLs (and their checks) are read only when both are set (else the files under data_dir are)
         "tweets_data": lambda: _pick(t, TweetsData, **(
             {} if t["train_url"] and t["test_url"] else dict.fromkeys(DOWNLOAD_KEYS))),
         "tweets_train": lambda: _tweets_run(config, None),
         "tweets_variant": lambda: _tweets_run(config, run),
-        "tweets_figures": lambda: _pick(t, TweetsFigures, device=device),
+        "tweets_figures": lambda: _pick(t, TweetsFigures, device=device, confidence=t["tuned"]["confidence"]),
         "tweets_baseline": lambda: _pick(t["baseline"], TweetsBaseline),
         "galaxy_data": lambda: _pick(g, GalaxyData),
         "galaxy_train": lambda: _galaxy_run(config, run),
@@ -398,7 +424,7 @@ def for_step(config: dict, step: str, run: str | None = None) -> dict:
 
 STEP_CLASSES = {
     "theory": Theory, "mnist_data": MnistData, "mnist_train": MnistTrain, "mnist_check": MnistTrain,
-    "mnist_figures": MnistFigures, "tweets_data": TweetsData, "tweets_train": TweetsTrain, "tweets_variant": TweetsTrain,
+    "mnist_batchnorm": MnistBatchnorm, "mnist_figures": MnistFigures, "tweets_data": TweetsData, "tweets_train": TweetsTrain, "tweets_variant": TweetsTrain,
     "tweets_figures": TweetsFigures, "tweets_baseline": TweetsBaseline, "galaxy_data": GalaxyData,
     "galaxy_train": GalaxyTrain, "galaxy_lr_study": GalaxyLrStudy, "galaxy_analyse": GalaxyAnalyse, "galaxy_pca": GalaxyPca, "galaxy_figures": GalaxyFigures,
     "report": Report,

@@ -37,7 +37,8 @@ if (
 GALAXY_ARCHS = list(paths.GALAXY_ARCHS)
 BONUS_RUNS = settings.bonus_runs(config)
 TWEETS_VARIANTS = list(settings.TWEETS_VARIANTS)
-BATCHNORM_CHECK = list(settings.BATCHNORM_CHECK)
+TUNED = settings.TUNED_VARIANTS
+BATCHNORM_RUNS = list(settings.batchnorm_check_runs(config))
 LR_STUDY_RUNS = settings.lr_study_runs(config)
 GALAXY_RUNS = settings.galaxy_runs(
     config

@@ -69,12 +69,18 @@ rule tweets_variant:
 rule tweets_figures:
     """Accuracy curves, tweet-length distribution and example predictions."""
     input:
+        **{
+            f"{run}_{kind}": path(run)
+            for run in TUNED
+            for kind, path in (
+                ("model", P.tweets_variant_model),
+                ("history", P.tweets_variant_history),
+            )
+        },
         data=P.tweets_npz,
         stats=P.tweets_stats,
         model=P.tweets_model,
         history=P.tweets_history,
-        tuned_model=P.tweets_variant_model("tuned"),
-        tuned_history=P.tweets_variant_history("tuned"),
     output:
         **for_report("tweets", P.tweets_figures, evaluations_table=P.tweets_table),
         examples=P.tweets_examples,

@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from assignment5 import paths, settings
+from assignment5.errors import InputError
 from assignment5.io import read_npz, write_json, write_model
 from assignment5.mnist.model import INPUT_SIZE, VGG11
 from assignment5.training import (Checkpointer, Progress, Stopwatch, autocast, batch_slices, describe_device,
@@ -111,6 +112,14 @@ def run(s: settings.MnistTrain, *, data: str, model: str, history: str, threads:
     # resident on the device: uint8 images are small (60,000 x 32 x 32 bytes)
     train_x, train_y = (t.to(device) for t in load_split(npz, "train", s.train_limit))
     test_x, test_y = (t.to(device) for t in load_split(npz, "test", s.test_limit))
+    validation = None
+    if s.validation_images:  # the training images after the first train_limit: never trained on
+        x, y = load_split(npz, "train", (s.train_limit or 0) + s.validation_images)
+        if s.train_limit is None or len(x) < s.train_limit + s.validation_images:
+            raise InputError(f"config key mnist.batchnorm_check.validation_images: {s.validation_images:,} "
+                             f"images after the first {s.train_limit or len(x):,} need more than the "
+                             f"{len(x):,} training images {data} holds")
+        validation = (x[s.train_limit:].to(device), y[s.train_limit:].to(device))
     scored = train_sample(len(train_x), s.train_eval_sample, s.seed).to(device)
     train_x_scored, train_y_scored = train_x[scored], train_y[scored]
 
@@ -145,10 +154,14 @@ def run(s: settings.MnistTrain, *, data: str, model: str, history: str, threads:
                "running_train_loss": running["loss"], "running_train_accuracy": running["accuracy"],
                "test_loss": test_eval["loss"], "test_accuracy": test_eval["accuracy"],
                "train_seconds": train_seconds, "images_per_second": running["images"] / train_seconds}
+        if validation:
+            scores = evaluate(net, *validation, precision, s.channels_last)
+            row |= {"validation_loss": scores["loss"], "validation_accuracy": scores["accuracy"]}
         rows.append(row)
-        # without BatchNorm, failing to train is the finding that run exists for
+        # a check run records it (a diverged rate is never chosen; without BatchNorm it is the finding)
+        recorded = "recorded (the BatchNorm check never chooses a diverged rate)"
         if diverged(row["running_train_loss"] + row["train_loss"], str(model), ("epoch", epoch + 1), precision,
-                    s.lr, stop_reason=None if s.batch_norm else "without BatchNorm that is the finding",
+                    s.lr, stop_reason=None if s.batch_norm and not validation else recorded,
                     precision_key="mnist.precision"):
             diverged_at = epoch + 1
             break
@@ -162,6 +175,7 @@ def run(s: settings.MnistTrain, *, data: str, model: str, history: str, threads:
     summary = {
         "settings": s.as_dict() | {"precision": precision, "device_used": describe_device(device),
                                    "train_images": len(train_x), "train_eval_images": len(scored),
+                                   "validation_images": len(validation[0]) if validation else 0,
                                    "test_images": len(test_x), "dry_run": dry_run},
         "threads": torch.get_num_threads(), "wall_seconds": clock.seconds,
         "images_per_second": images / max(sum(r["train_seconds"] for r in rows), 1e-9),

@@ -7,10 +7,8 @@ import re
 
 import numpy as np
 
+from assignment5.tweets.data import CUES
 from assignment5.tweets.predict import positive_probability
-
-CUES = {"URL": r"https?://\S+|www\.\S+", "user name": r"@\w+",
-        "emoticon": r"(?<![\w:])[:;=8][-o*']?[)\](\[dDpP/\\|](?!\w)"}
 
 
 def cue_effects(model, texts: list[str], labels: np.ndarray) -> list[dict]:

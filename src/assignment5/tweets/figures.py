@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from statistics import NormalDist
 
 import numpy as np
 
@@ -58,21 +60,27 @@ def pick_examples(probs: dict, labels: np.ndarray, rng: np.random.Generator, n: 
     return [int(i) for i in [*chosen, *wrong, *uncertain]]
 
 
-def choose_model(main: dict, tuned: dict) -> dict:
-    """The model the predict command uses: the tuned variant only when its accuracy on the
-    validation tweets (held out from its training) beats the main run's on the same tweets,
-    which the main run trained on: the comparison leans towards the main run, never the test file."""
-    better = tuned["validation_accuracy"] > main["validation_accuracy"]
-    chosen = "tuned" if better else "main"
-    return {"chosen": chosen, "model": (tuned if better else main)["model"],
-            "validation_tweets": tuned["validation_tweets"],
-            "validation_accuracy": {"main": main["validation_accuracy"], "tuned": tuned["validation_accuracy"]},
-            "test_accuracy": {"main": main["test_accuracy"], "tuned": tuned["test_accuracy"]}}
+def choose_model(candidates: dict[str, dict], validation_tweets: int) -> dict:
+    """The model the predict command uses: the highest accuracy on the validation tweets (held out
+    from the tuned variants' training), the first named (the main run) on a tie. The main run
+    trained on those tweets: the comparison leans towards it, and never reads the test file."""
+    chosen = max(candidates, key=lambda name: candidates[name]["validation_accuracy"])
+    return {"chosen": chosen, "model": candidates[chosen]["model"], "validation_tweets": validation_tweets,
+            **{key: {name: c[key] for name, c in candidates.items()}
+               for key in ("validation_accuracy", "test_accuracy")}}
+
+
+def difference(a: float, b: float, n: int, confidence: float) -> dict:
+    """a - b of two accuracies on the same n tweets, with a normal-approximation interval that
+    treats them as independent (wider than a paired one)."""
+    half = NormalDist().inv_cdf(0.5 + confidence / 2) * math.sqrt((a * (1 - a) + b * (1 - b)) / n)
+    return {"value": a - b, "interval": [a - b - half, a - b + half], "confidence": confidence}
 
 
 def run(s: settings.TweetsFigures, *, data: str, stats: str, model: str, history: str,
-        examples: str, figures: list[str], table: str | None = None, tuned_model: str | None = None,
-        tuned_history: str | None = None, best: str | None = None) -> dict:
+        examples: str, figures: list[str], table: str | None = None, variants: dict | None = None,
+        best: str | None = None) -> dict:
+    """variants: {name: (model, history)} of the tuned variants; with best, the model choice."""
     summary, counts = read_json(history), read_json(stats)
     if table:
         write_tsv(table, summary["history"])
@@ -84,28 +92,31 @@ def run(s: settings.TweetsFigures, *, data: str, stats: str, model: str, history
     net = load_model(model).to(device)
     result = evaluate(net, test, precision=summary["settings"]["precision"], device=device)
     probs = result["positive_probability"]
-    picked = []
+    picked, texts = [], test.texts()
     for i in pick_examples(probs, test.labels.numpy(), np.random.default_rng(s.seed), s.examples_per_kind):
-        codes = test.codes[test.offsets[i]: test.offsets[i + 1]].numpy()
-        picked.append({"text": bytes(codes).decode("ascii"), "label": int(test.labels[i]),
+        picked.append({"text": texts[i], "label": int(test.labels[i]),
                        "p_positive": probs[i]})
     out = {"test_accuracy": result["accuracy"], "test_loss": result["loss"],
            "examples_per_kind": s.examples_per_kind, "examples": picked}
     print(f"[tweets] test accuracy {result['accuracy']:.4f}")
+    choice = {"chosen": "main", "model": model}
     if best:
-        variant = read_json(tuned_history)
-        v = variant["settings"]
+        runs = {name: read_json(h) | {"model": m} for name, (m, h) in (variants or {}).items()}
+        v = next(iter(runs.values()))["settings"]  # the variants share one validation split
         _, validation = Tweets.from_npz(npz, "train").hold_out(v["validation_fraction"], v["seed"])
         on_validation = evaluate(net, validation, precision=summary["settings"]["precision"], device=device)
-        choice = choose_model(
-            {"model": model, "validation_accuracy": on_validation["accuracy"], "test_accuracy": result["accuracy"]},
-            {"model": tuned_model, "validation_accuracy": variant["final"]["validation_accuracy"],
-             "validation_tweets": len(validation), "test_accuracy": variant["final"]["test_accuracy"]})
+        candidates = {"main": {"model": model, "validation_accuracy": on_validation["accuracy"],
+                               "test_accuracy": result["accuracy"]}}
+        candidates |= {name: {"model": r["model"], **{k: r["final"][k] for k in ("validation_accuracy", "test_accuracy")}}
+                       for name, r in runs.items()}
+        choice = choose_model(candidates, len(validation))
+        if {"tuned", "tuned-placeholders"} <= runs.keys():
+            accuracy = choice["validation_accuracy"]
+            choice["placeholders"] = difference(accuracy["tuned-placeholders"], accuracy["tuned"], len(validation),
+                                                s.confidence)
         write_json(best, choice)
         print(f"[tweets] the predict command uses the {choice['chosen']} model ({choice['model']})")
-    chosen = choice["chosen"] if best else "main"
-    texts = [bytes(test.codes[test.offsets[i]: test.offsets[i + 1]].numpy()).decode("ascii") for i in range(len(test))]
-    out["cues"] = {"model": chosen, "rows": cue_effects(load_model(tuned_model if chosen == "tuned" else model), texts,
-                                                        test.labels.numpy())}
+    out["cues"] = {"model": choice["chosen"],
+                   "rows": cue_effects(load_model(choice["model"]), texts, test.labels.numpy())}
     write_json(examples, out)
     return out

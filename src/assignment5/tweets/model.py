@@ -9,7 +9,7 @@ from torch import nn
 
 from assignment5.training import held_out
 from assignment5.tweets import fused_lstm
-from assignment5.tweets.data import VOCAB
+from assignment5.tweets.data import VOCAB, with_placeholders
 
 KERNELS = ("auto", "fused", "pytorch")
 
@@ -21,7 +21,8 @@ class TweetLSTM(nn.Module):
     compute the same function of the same parameters (an nn.LSTM's). Under bf16 autocast both
     multiply in bf16 with fp32 sums."""
 
-    def __init__(self, hidden: int, classes: int = 2, kernel: str = "auto", dropout: float = 0.0):
+    def __init__(self, hidden: int, classes: int = 2, kernel: str = "auto", dropout: float = 0.0,
+                 placeholders: bool = False):
         super().__init__()
         if kernel not in KERNELS:
             raise ValueError(f"kernel must be one of {KERNELS}, not {kernel!r}")
@@ -29,13 +30,15 @@ class TweetLSTM(nn.Module):
         self.out = nn.Linear(hidden, classes)
         self.drop = nn.Dropout(dropout)  # no parameters: saved models load without it
         self.kernel = kernel
+        # saved with the weights: a model trained on placeholder text is scored on placeholder text
+        self.register_buffer("placeholders", torch.tensor(placeholders))
 
     @classmethod
     def from_state_dict(cls, state: dict, kernel: str = "auto") -> "TweetLSTM":
         """A model shaped like the saved one (its hidden size is read from the weights)."""
         model = cls(hidden=state["lstm.weight_hh_l0"].shape[1], classes=state["out.weight"].shape[0],
                     kernel=kernel)
-        model.load_state_dict(state)
+        model.load_state_dict({"placeholders": torch.tensor(False)} | dict(state))  # older models: raw text
         return model
 
     def kernel_in_use(self, precision: str, device: torch.device = torch.device("cpu")) -> str:
@@ -122,6 +125,13 @@ class Tweets:
 
     def __len__(self) -> int:
         return len(self.labels)
+
+    def texts(self) -> list[str]:
+        return [bytes(self.codes[a:b].numpy()).decode("ascii") for a, b in zip(self.offsets, self.offsets[1:])]
+
+    def with_placeholders(self) -> "Tweets":
+        """The same tweets with every URL and user name replaced by its placeholder."""
+        return Tweets.from_texts([with_placeholders(t) for t in self.texts()], self.labels.numpy())
 
     def subset(self, index) -> "Tweets":
         """The tweets at index (in that order), as a Tweets of their own."""

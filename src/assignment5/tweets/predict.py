@@ -5,7 +5,7 @@
     python -m assignment5.tweets.predict --model results/default/tweets/model.pt --csv tweets.csv
 
 Without --model it uses the model the workflow chose (results/<budget>/tweets/best.json: the
-mandated run or the tuned variant, whichever scores higher on validation tweets) and says which.
+mandated run or a tuned variant, whichever scores highest on validation tweets) and says which.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import torch
 from assignment5.errors import InputError
 from assignment5.io import read_json, read_model
 from assignment5.step import guarded
-from assignment5.tweets.data import decode, strip_controls, to_ascii
+from assignment5.tweets.data import decode, strip_controls, to_ascii, with_placeholders
 from assignment5.tweets.model import Tweets, TweetLSTM
 
 
@@ -38,6 +38,8 @@ def load_model(path: str) -> TweetLSTM:
 def positive_probability(model: TweetLSTM, texts: list[str], max_length: int = 280) -> np.ndarray:
     """P(positive) per text, after the same folding as training; empty texts give NaN."""
     folded = [to_ascii(strip_controls(t.strip())[0].strip())[0][:max_length] for t in texts]
+    if model.placeholders:
+        folded = [with_placeholders(t) for t in folded]
     keep = [i for i, t in enumerate(folded) if t]
     probs = np.full(len(texts), np.nan)
     if keep:
@@ -88,10 +90,10 @@ def which_model(best: str) -> str:
     choice = read_json(best)
     try:
         accuracy = choice["validation_accuracy"]
-        print(f"model: the {choice['chosen']} run, {choice['model']} (validation accuracy: main "
-              f"{accuracy['main']:.2%}, tuned {accuracy['tuned']:.2%}, on {choice['validation_tweets']:,} "
-              "tweets held out from the tuned run)", file=sys.stderr)
-    except (KeyError, TypeError, ValueError) as err:
+        scores = ", ".join(f"{name} {value:.2%}" for name, value in accuracy.items())
+        print(f"model: the {choice['chosen']} run, {choice['model']} (validation accuracy: {scores}, on "
+              f"{choice['validation_tweets']:,} tweets held out from the tuned runs)", file=sys.stderr)
+    except (AttributeError, KeyError, TypeError, ValueError) as err:
         raise InputError(f"{best} is not a model choice this workflow wrote ({type(err).__name__}: "
                          f"{err}); delete it and run the workflow again to rebuild it") from err
     return str(model_beside(Path(best), choice["model"]))
@@ -101,7 +103,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="a model file; default: the one --best names")
     parser.add_argument("--best", default="results/default/tweets/best.json",
-                        help="the workflow's choice of model (the main run or the tuned variant, by "
+                        help="the workflow's choice of model (the main run or a tuned variant, by "
                              "validation accuracy); default: %(default)s")
     parser.add_argument("--csv", help="CSV with a 'text' column (else the first column); default: stdin lines")
     args = parser.parse_args(argv)

@@ -122,6 +122,8 @@ def run(s: settings.TweetsTrain, *, data: str, model: str, history: str, threads
                          "no fp16 LSTM); use bf16, fp32 or auto")
     npz = read_npz(data)
     train, test = Tweets.from_npz(npz, "train"), Tweets.from_npz(npz, "test")
+    if s.preprocess == "placeholders":
+        train, test = train.with_placeholders(), test.with_placeholders()
     validation = None
     if s.validation_fraction > 0:  # trained on the rest of the training file, scored on this share
         train, validation = train.hold_out(s.validation_fraction, s.seed)
@@ -137,7 +139,8 @@ def run(s: settings.TweetsTrain, *, data: str, model: str, history: str, threads
           + (f": C++ kernel {choice['fused_iterations_per_second']:.1f} it/s, nn.LSTM "
              f"{choice['pytorch_iterations_per_second']:.1f} it/s" if "fused_iterations_per_second" in choice
              else "") + ")", flush=True)
-    net = TweetLSTM(hidden=s.hidden_size, kernel=choice["kernel"], dropout=s.dropout).to(device)
+    net = TweetLSTM(hidden=s.hidden_size, kernel=choice["kernel"], dropout=s.dropout,
+                    placeholders=s.preprocess == "placeholders").to(device)
     kernel = net.kernel_in_use(precision, device)
     average = WeightAverage(net, s.ema_decay) if s.ema_decay is not None else None
     scored_net = average.model if average else net  # what evaluations score and the run keeps
