@@ -246,17 +246,37 @@ def test_active_units_collapse_and_probe_intervals_follow_the_numbers(tmp_path):
     assert "the intervals of (ii) convolutional and of the pixels' PCA do not overlap" in tex
 
 
-def test_the_words_of_the_batchnorm_and_placeholder_comparisons_follow_their_intervals(tmp_path):
+def test_the_words_of_the_batchnorm_and_tweet_comparisons_follow_their_intervals(tmp_path):
     ctx = context(tmp_path)
+    best = ctx["tweets_best"]
     ctx["mnist_batchnorm"]["difference"] = {"value": 0.01, "interval": [-0.01, 0.03]}
-    ctx["tweets_best"]["placeholders"] |= {"value": -0.006, "interval": [-0.018, 0.005]}
+    best["placeholders"]["validation"] |= {"value": -0.006, "interval": [-0.018, 0.005]}
+    best["placeholders"]["test"] |= {"value": -0.013, "interval": [-0.024, -0.002]}
+    best["vs_baseline"]["tuned"] |= {"value": 0.002, "interval": [-0.009, 0.013]}
+    best["vs_baseline"]["main"] |= {"value": -0.062, "interval": [-0.074, -0.05]}
+    best["chosen"] = "tuned"
     tex = prose(ctx)
     assert "The two match: their difference, $1.0$ points, has an interval from $-1.0$ to $3.0$" in tex
-    assert "the two match (difference $-0.6$ points, 95\\,\\% interval $-1.8$ to $0.5$)" in tex
+    assert "($-0.6$ points, 95\\,\\% interval $-1.8$ to $+0.5$): the two match." in tex
+    assert "($-1.3$ points, 95\\,\\% interval $-2.4$ to $-0.2$): placeholders cost accuracy there" in tex
+    assert "The character LSTM of this run stays below it ($-6.2$ points" in tex
+    assert "for the TF-IDF baseline: it matches the baseline ($+0.2$ points" in tex
+    assert "so the prediction command keeps raw text" in tex
     ctx["mnist_batchnorm"]["difference"] = {"value": 0.5, "interval": [0.4, 0.6]}
-    ctx["tweets_best"]["placeholders"] |= {"value": 0.02, "interval": [0.01, 0.03]}
-    ctx["tweets_best"]["chosen"] = "tuned-placeholders"
+    best["placeholders"]["validation"] |= {"value": 0.02, "interval": [0.01, 0.03]}
+    best["chosen"] = "tuned-placeholders"
     tex = prose(ctx)
-    assert "BatchNorm is ahead by 50.0 points (40.0 to 60.0)" in tex
-    assert "placeholders help, by 2.0 points (95\\,\\% interval 1.0 to 3.0)" in tex
-    assert "chooses placeholder text for the prediction command" in tex
+    assert "At this budget BatchNorm is ahead by 50.0 points (40.0 to 60.0)" in tex
+    assert "($+2.0$ points, 95\\,\\% interval $+1.0$ to $+3.0$): placeholders help." in tex
+    assert "uses placeholder text and prepares what it reads the same way" in tex
+
+
+def test_a_cue_that_moves_the_prediction_less_than_its_control_is_called_so(tmp_path):
+    ctx = context(tmp_path)
+    rows = ctx["tweets_examples"]["cues"]["rows"]
+    rows[0] |= {"tweets": 50, "mean_abs_change": 0.2, "control_abs_change": 0.05, "flipped": 0.1}
+    rows[1] |= {"tweets": 40, "mean_abs_change": 0.05, "control_abs_change": 0.1, "flipped": 0.1,
+                "positive_share": 0.5, "accuracy_with": 0.5, "accuracy_without": 0.5}
+    tex = prose(ctx)
+    assert "deleting as many other characters of the same tweets moves it by 0.050." in tex
+    assert f"Deleting the {rows[1]['cue']}s moves it less than deleting as many other characters (0.050 against 0.100)" in tex

@@ -565,3 +565,18 @@ def test_placeholder_text_replaces_every_url_and_user_name_and_travels_with_the_
         direct = plain(*prepared.batch(np.arange(2))[:2])[:, 1].exp().numpy()
     assert np.allclose(positive_probability(loaded, texts), direct)
     assert not np.allclose(positive_probability(plain, texts), direct)
+
+
+def test_the_cue_control_deletes_as_many_characters_elsewhere():
+    import re
+
+    from assignment5.tweets.cues import without_random_span
+    from assignment5.tweets.data import CUES
+
+    url = re.compile(CUES["URL"])
+    rng = np.random.default_rng(0)
+    text = "good morning to everyone out there http://x.co/abc and all"
+    for _ in range(20):
+        out = without_random_span(text, url, rng)
+        assert len(out) == len(text) - len("http://x.co/abc") and "http://x.co/abc" in out
+    assert without_random_span("http://x.co/abc", url, rng) is None  # nothing else to delete

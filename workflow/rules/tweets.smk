@@ -79,6 +79,7 @@ rule tweets_figures:
         },
         data=P.tweets_npz,
         stats=P.tweets_stats,
+        baseline=P.tweets_baseline,
         model=P.tweets_model,
         history=P.tweets_history,
     output:

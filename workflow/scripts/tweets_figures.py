@@ -6,5 +6,5 @@ from assignment5.tweets.figures import run
 i, out = snakemake.input, snakemake.output
 run_step(snakemake, lambda s: run(s, data=i.data, stats=i.stats, model=i.model, history=i.history,
                                   examples=out.examples, figures=[out.curves, out.lengths],
-                                  table=out.evaluations_table, best=out.best,
+                                  table=out.evaluations_table, best=out.best, baseline=i.baseline,
                                   variants={run: (i[f"{run}_model"], i[f"{run}_history"]) for run in TUNED_VARIANTS}))

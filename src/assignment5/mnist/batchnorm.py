@@ -48,8 +48,9 @@ def run(s: settings.MnistBatchnorm, *, histories: list[str], output: str) -> dic
     n = grid[0]["history"]["settings"]["test_images"]
     half = z * math.sqrt(sum(c["test_accuracy"] * (1 - c["test_accuracy"]) for c in chosen.values()) / n)
     first = grid[0]["history"]["settings"]
+    steps = first["epochs"] * math.ceil(first["train_images"] / first["batch_size"])
     out = {"settings": {k: first[k] for k in ("epochs", "train_images", "validation_images", "test_images",
-                                              "batch_size")} | {"confidence": s.confidence},
+                                              "batch_size")} | {"confidence": s.confidence, "steps": steps},
            "grid": [{k: v for k, v in r.items() if k not in ("history", "score")} for r in grid],
            "chosen": chosen, "difference": {"value": gap, "interval": [gap - half, gap + half]}}
     write_json(output, out)

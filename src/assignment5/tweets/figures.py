@@ -79,8 +79,9 @@ def difference(a: float, b: float, n: int, confidence: float) -> dict:
 
 def run(s: settings.TweetsFigures, *, data: str, stats: str, model: str, history: str,
         examples: str, figures: list[str], table: str | None = None, variants: dict | None = None,
-        best: str | None = None) -> dict:
-    """variants: {name: (model, history)} of the tuned variants; with best, the model choice."""
+        best: str | None = None, baseline: str | None = None) -> dict:
+    """variants: {name: (model, history)} of the tuned variants; with best, the model choice and
+    the comparisons (with baseline, the TF-IDF baseline's result, each model's gap to it)."""
     summary, counts = read_json(history), read_json(stats)
     if table:
         write_tsv(table, summary["history"])
@@ -111,12 +112,17 @@ def run(s: settings.TweetsFigures, *, data: str, stats: str, model: str, history
                        for name, r in runs.items()}
         choice = choose_model(candidates, len(validation))
         if {"tuned", "tuned-placeholders"} <= runs.keys():
-            accuracy = choice["validation_accuracy"]
-            choice["placeholders"] = difference(accuracy["tuned-placeholders"], accuracy["tuned"], len(validation),
-                                                s.confidence)
+            choice["placeholders"] = {
+                split: difference(choice[key]["tuned-placeholders"], choice[key]["tuned"], n, s.confidence)
+                for split, key, n in (("validation", "validation_accuracy", len(validation)),
+                                      ("test", "test_accuracy", len(test)))}
+        if baseline:  # the same test tweets: each LSTM against the TF-IDF baseline
+            other = read_json(baseline)["test_accuracy"]
+            choice["vs_baseline"] = {name: difference(a, other, len(test), s.confidence)
+                                     for name, a in choice["test_accuracy"].items()}
         write_json(best, choice)
         print(f"[tweets] the predict command uses the {choice['chosen']} model ({choice['model']})")
     out["cues"] = {"model": choice["chosen"],
-                   "rows": cue_effects(load_model(choice["model"]), texts, test.labels.numpy())}
+                   "rows": cue_effects(load_model(choice["model"]), texts, test.labels.numpy(), s.seed)}
     write_json(examples, out)
     return out
