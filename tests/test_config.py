@@ -55,6 +55,14 @@ def test_duplicate_bonus_names_are_refused(workflow):
     assert "galaxy.bonus.variants" in out and "['same']" in out
 
 
+def test_batchnorm_rates_that_name_the_same_run_are_refused(workflow):
+    (workflow / "bad.yaml").write_text(yaml.safe_dump({"mnist": {"batchnorm_check": {"lrs": [0.1, 0.1000000001]}}}))
+    result = dry_run(workflow, "--configfile", "config/smoke.yaml", "bad.yaml")
+    assert result.returncode != 0
+    out = result.stdout + result.stderr
+    assert "config key mnist.batchnorm_check.lrs" in out and "print alike" in out and "Traceback" not in out
+
+
 @pytest.mark.parametrize("override", ['tweets={"iterations": 1000}', 'tweets={"lr": "1e-3"}',
                                       "mnist={'nesterov': 'false', 'train_limit': 'null'}"])
 def test_numeric_overrides_on_the_command_line_pass_the_schema(workflow, override):

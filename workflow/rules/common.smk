@@ -38,7 +38,10 @@ GALAXY_ARCHS = list(paths.GALAXY_ARCHS)
 BONUS_RUNS = settings.bonus_runs(config)
 TWEETS_VARIANTS = list(settings.TWEETS_VARIANTS)
 TUNED = settings.TUNED_VARIANTS
-BATCHNORM_RUNS = list(settings.batchnorm_check_runs(config))
+try:  # run names derived from the config: a clash stops the run with one line
+    BATCHNORM_RUNS = list(settings.batchnorm_check_runs(config))
+except InputError as err:
+    raise WorkflowError(str(err))
 LR_STUDY_RUNS = settings.lr_study_runs(config)
 GALAXY_RUNS = settings.galaxy_runs(
     config
