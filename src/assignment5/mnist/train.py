@@ -110,16 +110,16 @@ def run(s: settings.MnistTrain, *, data: str, model: str, history: str, threads:
     precision = resolve_precision(s.precision, device)
     npz = read_npz(data)
     # resident on the device: uint8 images are small (60,000 x 32 x 32 bytes)
-    train_x, train_y = (t.to(device) for t in load_split(npz, "train", s.train_limit))
+    # with validation_images, the training images after the first train_limit (never trained on)
+    wanted = (s.train_limit or 0) + s.validation_images if s.validation_images else s.train_limit
+    x, y = load_split(npz, "train", wanted)
+    if s.validation_images and (s.train_limit is None or len(x) < s.train_limit + s.validation_images):
+        raise InputError(f"config key mnist.batchnorm_check.validation_images: {s.validation_images:,} "
+                         f"images after the first {s.train_limit or len(x):,} need more than the "
+                         f"{len(x):,} training images {data} holds")
+    train_x, train_y = x[:s.train_limit].to(device), y[:s.train_limit].to(device)
+    validation = (x[s.train_limit:].to(device), y[s.train_limit:].to(device)) if s.validation_images else None
     test_x, test_y = (t.to(device) for t in load_split(npz, "test", s.test_limit))
-    validation = None
-    if s.validation_images:  # the training images after the first train_limit: never trained on
-        x, y = load_split(npz, "train", (s.train_limit or 0) + s.validation_images)
-        if s.train_limit is None or len(x) < s.train_limit + s.validation_images:
-            raise InputError(f"config key mnist.batchnorm_check.validation_images: {s.validation_images:,} "
-                             f"images after the first {s.train_limit or len(x):,} need more than the "
-                             f"{len(x):,} training images {data} holds")
-        validation = (x[s.train_limit:].to(device), y[s.train_limit:].to(device))
     scored = train_sample(len(train_x), s.train_eval_sample, s.seed).to(device)
     train_x_scored, train_y_scored = train_x[scored], train_y[scored]
 

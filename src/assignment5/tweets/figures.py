@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import math
-from statistics import NormalDist
-
 import numpy as np
 
 from assignment5 import settings
+from assignment5.intervals import accuracy_difference
 from assignment5.io import read_json, read_npz, write_json, write_tsv
 from assignment5.plotting import plt, save
 from assignment5.tweets.cues import cue_effects
@@ -70,13 +68,6 @@ def choose_model(candidates: dict[str, dict], validation_tweets: int) -> dict:
                for key in ("validation_accuracy", "test_accuracy")}}
 
 
-def difference(a: float, b: float, n: int, confidence: float) -> dict:
-    """a - b of two accuracies on the same n tweets, with a normal-approximation interval that
-    treats them as independent (wider than a paired one)."""
-    half = NormalDist().inv_cdf(0.5 + confidence / 2) * math.sqrt((a * (1 - a) + b * (1 - b)) / n)
-    return {"value": a - b, "interval": [a - b - half, a - b + half], "confidence": confidence}
-
-
 def run(s: settings.TweetsFigures, *, data: str, stats: str, model: str, history: str,
         examples: str, figures: list[str], table: str | None = None, variants: dict | None = None,
         best: str | None = None, baseline: str | None = None) -> dict:
@@ -108,17 +99,17 @@ def run(s: settings.TweetsFigures, *, data: str, stats: str, model: str, history
         on_validation = evaluate(net, validation, precision=summary["settings"]["precision"], device=device)
         candidates = {"main": {"model": model, "validation_accuracy": on_validation["accuracy"],
                                "test_accuracy": result["accuracy"]}}
-        candidates |= {name: {"model": r["model"], **{k: r["final"][k] for k in ("validation_accuracy", "test_accuracy")}}
-                       for name, r in runs.items()}
+        scores = ("validation_accuracy", "test_accuracy")
+        candidates |= {name: {"model": r["model"], **{k: r["final"][k] for k in scores}} for name, r in runs.items()}
         choice = choose_model(candidates, len(validation))
         if {"tuned", "tuned-placeholders"} <= runs.keys():
             choice["placeholders"] = {
-                split: difference(choice[key]["tuned-placeholders"], choice[key]["tuned"], n, s.confidence)
+                split: accuracy_difference(choice[key]["tuned-placeholders"], choice[key]["tuned"], n, s.confidence)
                 for split, key, n in (("validation", "validation_accuracy", len(validation)),
                                       ("test", "test_accuracy", len(test)))}
         if baseline:  # the same test tweets: each LSTM against the TF-IDF baseline
             other = read_json(baseline)["test_accuracy"]
-            choice["vs_baseline"] = {name: difference(a, other, len(test), s.confidence)
+            choice["vs_baseline"] = {name: accuracy_difference(a, other, len(test), s.confidence)
                                      for name, a in choice["test_accuracy"].items()}
         write_json(best, choice)
         print(f"[tweets] the predict command uses the {choice['chosen']} model ({choice['model']})")
